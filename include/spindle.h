@@ -1,0 +1,13 @@
+/* spindle: an M:N runtime of stackful tasks on io_uring.
+ *
+ * Umbrella header: it only includes the per-topic headers. Each of those
+ * compiles on its own. */
+#ifndef SPINDLE_H
+#define SPINDLE_H
+
+#include "spindle/error.h"
+#include "spindle/runtime.h"
+#include "spindle/task.h"
+#include "spindle/time.h"
+
+#endif
