@@ -1,0 +1,231 @@
+# spindle build. Plain GNU make; quiet unless V=1.
+#
+#   make                    library, bench programs and examples (MODE=release)
+#   make MODE=debug|asan|tsan
+#   make runner             the test runner, build/<mode>/tests/runner
+#   make test               suite in release, asan and tsan (+ models)
+#   make test MODE=asan     one mode only (or TEST_MODES="asan tsan")
+#   make bench              release bench programs, then bench/run.sh
+#   make demo               release build, then build/release/examples/demo
+#   make check-headers      every public header compiles on its own
+#   make clean
+#
+# Outputs go to build/<mode>/. Missing system packages are installed by
+# mk/deps.sh before anything is compiled.
+
+MODE ?= release
+CC ?= gcc
+# make's built-in default for CC is "cc"; spindle's default is gcc.
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+MODES := release debug asan tsan
+ifeq ($(filter $(MODE),$(MODES)),)
+$(error MODE must be one of: $(MODES) (got '$(MODE)'))
+endif
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-6s %s\n' '$(1)' '$(2)'
+endif
+
+BUILD := build/$(MODE)
+OBJ := $(BUILD)/obj
+
+# Target architecture: from the compiler's triple, falling back to uname -m.
+ARCH := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine 2>/dev/null)))
+ifeq ($(ARCH),)
+ARCH := $(shell uname -m)
+endif
+ifeq ($(ARCH),arm64)
+ARCH := aarch64
+endif
+
+# --- Flags -----------------------------------------------------------------
+
+COMMON_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread -Iinclude -Isrc -g
+DEPFLAGS = -MMD -MP
+
+MODE_CFLAGS_release := -O2
+MODE_CFLAGS_debug := -O0 -DSP_DEBUG
+MODE_CFLAGS_asan := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+                    -fno-sanitize-recover=undefined -DSP_DEBUG -DSP_TEST_SANITIZED
+MODE_CFLAGS_tsan := -O1 -fsanitize=thread -DSP_DEBUG -DSP_TEST_SANITIZED
+
+MODE_LDFLAGS_asan := -fsanitize=address,undefined
+MODE_LDFLAGS_tsan := -fsanitize=thread
+
+CFLAGS_ALL := $(COMMON_CFLAGS) $(MODE_CFLAGS_$(MODE)) $(EXTRA_CFLAGS)
+LIB_CFLAGS := $(CFLAGS_ALL) -DSPINDLE_BUILDING -fvisibility=hidden -fPIC
+LDFLAGS_ALL := -pthread $(MODE_LDFLAGS_$(MODE)) $(EXTRA_LDFLAGS)
+LDLIBS_ALL := -luring -pthread
+
+# --- Sources ---------------------------------------------------------------
+
+LIB_C := $(sort $(shell find src -name '*.c' 2>/dev/null))
+LIB_S := $(sort $(wildcard src/arch/*-$(ARCH).S))
+LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LIB_C)) $(patsubst %.S,$(OBJ)/%.o,$(LIB_S))
+
+LIB_A := $(BUILD)/libspindle.a
+LIB_SO := $(BUILD)/libspindle.so
+MAP := src/spindle.map
+
+VARIANT_C := $(sort $(wildcard tests/variant-*.c))
+TEST_C := $(sort $(filter-out $(VARIANT_C),$(wildcard tests/*.c)))
+TEST_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(TEST_C)) \
+             $(patsubst %.c,$(OBJ)/%.O2.o,$(VARIANT_C)) \
+             $(patsubst %.c,$(OBJ)/%.O3.o,$(VARIANT_C))
+RUNNER := $(BUILD)/tests/runner
+
+HARNESS_C := $(sort $(wildcard bench/harness*.c))
+BENCH_C := $(sort $(filter-out $(HARNESS_C),$(wildcard bench/*.c)))
+HARNESS_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(HARNESS_C))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_C))
+
+EXAMPLE_C := $(sort $(wildcard examples/*.c))
+EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_C))
+
+ALL_OBJS := $(LIB_OBJS) $(TEST_OBJS) $(HARNESS_OBJS) \
+            $(patsubst %.c,$(OBJ)/%.o,$(BENCH_C) $(EXAMPLE_C))
+
+PUBLIC_HEADERS := $(sort $(wildcard include/spindle/*.h))
+
+# Which modes "make test" runs: all three, or only the MODE named on the
+# command line. TEST_MODES from the environment or command line wins.
+ifeq ($(origin MODE),command line)
+TEST_MODES ?= $(MODE)
+TEST_MODELS ?= 0
+else
+TEST_MODES ?= release asan tsan
+TEST_MODELS ?= 1
+endif
+
+# --- Top-level targets -----------------------------------------------------
+
+.PHONY: all lib runner tests bench-build bench examples demo test check-headers \
+        deps clean FORCE
+.DEFAULT_GOAL := all
+
+all: lib bench-build examples
+lib: $(LIB_A) $(LIB_SO)
+runner tests: $(RUNNER)
+bench-build: $(BENCH_BINS)
+examples: $(EXAMPLE_BINS)
+
+test:
+	$(Q)MAKE='$(MAKE)' TEST_MODES='$(TEST_MODES)' TEST_MODELS='$(TEST_MODELS)' \
+	    sh mk/test-all.sh
+
+bench:
+	$(Q)$(MAKE) --no-print-directory MODE=release bench-build
+	$(Q)if [ -f bench/run.sh ]; then \
+	    BENCH_DIR=build/release/bench bash bench/run.sh; \
+	else \
+	    echo "bench/run.sh not found; the programs are in build/release/bench/"; \
+	fi
+
+demo:
+	$(Q)$(MAKE) --no-print-directory MODE=release lib build/release/examples/demo
+	$(Q)./build/release/examples/demo
+
+check-headers: | deps
+	$(Q)for h in $(patsubst include/%,%,$(PUBLIC_HEADERS)) spindle.h; do \
+	    printf '  %-6s %s\n' HDR "$$h"; \
+	    echo "#include \"$$h\"" | $(CC) -x c -fsyntax-only $(COMMON_CFLAGS) -Werror - \
+	        || exit 1; \
+	done
+
+deps:
+	$(Q)CC='$(CC)' sh mk/deps.sh build
+
+clean:
+	$(call msg,CLEAN,build)
+	$(Q)rm -rf build
+
+# --- Flag tracking ---------------------------------------------------------
+# Objects depend on a file holding the compiler and flags, rewritten only when
+# they change, so "make CC=clang" after a gcc build rebuilds everything.
+
+FLAGS_FILE := $(BUILD)/flags
+FLAGS_TEXT := $(CC) | $(LIB_CFLAGS) | $(LDFLAGS_ALL) $(LDLIBS_ALL)
+
+$(FLAGS_FILE): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_TEXT)' ]; then \
+	    printf '%s\n' '$(FLAGS_TEXT)' > $@; fi
+
+FORCE:
+
+# --- Compile ---------------------------------------------------------------
+
+$(ALL_OBJS): $(FLAGS_FILE) | deps
+
+$(OBJ)/src/%.o: src/%.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LIB_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OBJ)/src/%.o: src/%.S
+	$(call msg,AS,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LIB_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# The same variant source twice: the later -O wins over the mode's.
+$(OBJ)/tests/%.O2.o: tests/%.c
+	$(call msg,CC,$< [O2])
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) -O2 -DVARIANT=O2 $(DEPFLAGS) -c $< -o $@
+
+$(OBJ)/tests/%.O3.o: tests/%.c
+	$(call msg,CC,$< [O3])
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) -O3 -DVARIANT=O3 $(DEPFLAGS) -c $< -o $@
+
+$(OBJ)/tests/%.o: tests/%.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -c $< -o $@
+
+$(OBJ)/bench/%.o: bench/%.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -c $< -o $@
+
+$(OBJ)/examples/%.o: examples/%.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -c $< -o $@
+
+# --- Link ------------------------------------------------------------------
+
+$(LIB_A): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS) $(MAP)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -shared -o $@ $(LIB_OBJS) -Wl,--version-script=$(MAP) \
+	    $(LDFLAGS_ALL) $(LDLIBS_ALL)
+
+$(RUNNER): $(TEST_OBJS) $(LIB_A)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -o $@ $(TEST_OBJS) $(LIB_A) $(LDFLAGS_ALL) $(LDLIBS_ALL)
+
+$(BUILD)/bench/%: $(OBJ)/bench/%.o $(HARNESS_OBJS) $(LIB_A)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LDLIBS_ALL)
+
+$(BUILD)/examples/%: $(OBJ)/examples/%.o $(LIB_A)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LDLIBS_ALL)
+
+-include $(ALL_OBJS:.o=.d)
