@@ -52,20 +52,21 @@ done
 [ -z "$missing" ] && exit 0
 
 apt_install() { # apt_install [sudo -n]: install, updating the lists only on failure
-    export DEBIAN_FRONTEND=noninteractive
     # shellcheck disable=SC2086
-    "$@" apt-get install -y -q $missing ||
-        { "$@" apt-get update -q && "$@" apt-get install -y -q $missing; }
+    "$@" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing ||
+        { "$@" apt-get update -q &&
+            "$@" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing; }
 }
 
-echo "deps: installing missing packages: $missing"
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "deps: no apt-get here; install these packages yourself: $missing" >&2
     exit 1
 fi
 if [ "$(id -u)" = 0 ]; then
-    apt_install env
+    echo "deps: installing missing packages: $missing"
+    apt_install
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    echo "deps: installing missing packages with sudo: $missing"
     apt_install sudo -n
 else
     echo "deps: missing packages: $missing" >&2
