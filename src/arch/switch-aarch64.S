@@ -1,0 +1,65 @@
+/* AArch64 (AAPCS64) context switch.
+ *
+ * void sp__ctx_switch(void **save_sp, void *next_sp)
+ *
+ * Saves x19-x28, fp (x29), lr (x30), d8-d15 and FPCR on the current stack,
+ * stores sp in *save_sp, loads next_sp and restores the same set. The return
+ * is br to the restored lr (the analogue of x86's pop + jmp).
+ *
+ * Frame layout (176 bytes) from the saved sp upwards:
+ *   +0 x19 x20  +16 x21 x22  +32 x23 x24  +48 x25 x26  +64 x27 x28
+ *   +80 fp lr   +96 d8 d9  +112 d10 d11  +128 d12 d13  +144 d14 d15
+ *   +160 fpcr  +168 pad
+ */
+    .text
+    .globl sp__ctx_switch
+    .hidden sp__ctx_switch
+    .type sp__ctx_switch, %function
+    .p2align 4
+sp__ctx_switch:
+    sub sp, sp, #176
+    stp x19, x20, [sp, #0]
+    stp x21, x22, [sp, #16]
+    stp x23, x24, [sp, #32]
+    stp x25, x26, [sp, #48]
+    stp x27, x28, [sp, #64]
+    stp x29, x30, [sp, #80]
+    stp d8, d9, [sp, #96]
+    stp d10, d11, [sp, #112]
+    stp d12, d13, [sp, #128]
+    stp d14, d15, [sp, #144]
+    mrs x9, fpcr
+    str x9, [sp, #160]
+    mov x9, sp
+    str x9, [x0]
+    mov sp, x1
+    ldp x19, x20, [sp, #0]
+    ldp x21, x22, [sp, #16]
+    ldp x23, x24, [sp, #32]
+    ldp x25, x26, [sp, #48]
+    ldp x27, x28, [sp, #64]
+    ldp x29, x30, [sp, #80]
+    ldp d8, d9, [sp, #96]
+    ldp d10, d11, [sp, #112]
+    ldp d12, d13, [sp, #128]
+    ldp d14, d15, [sp, #144]
+    ldr x9, [sp, #160]
+    msr fpcr, x9
+    add sp, sp, #176
+    br x30
+    .size sp__ctx_switch, .-sp__ctx_switch
+
+/* First code a new task runs: x19 holds the argument, x20 the entry. */
+    .globl sp__ctx_trampoline
+    .hidden sp__ctx_trampoline
+    .type sp__ctx_trampoline, %function
+    .p2align 4
+sp__ctx_trampoline:
+    mov x29, #0
+    mov x30, #0
+    mov x0, x19
+    blr x20
+    brk #0
+    .size sp__ctx_trampoline, .-sp__ctx_trampoline
+
+    .section .note.GNU-stack,"",%progbits

@@ -1,0 +1,78 @@
+/* sp_strerror and sp_err_name: messages and names for negative errno
+ * values. strerror() itself is not used for the message because it is not
+ * guaranteed thread-safe. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/core.h"
+
+struct err_entry {
+    int code;
+    const char *name;
+    const char *msg;
+};
+
+static const struct err_entry table[] = {
+    {0, "OK", "success"},
+    {EPERM, "EPERM", "operation not permitted here (e.g. not called from a task)"},
+    {ENOENT, "ENOENT", "no such file or directory"},
+    {ESRCH, "ESRCH", "no such task (finished and released, or never existed)"},
+    {EINTR, "EINTR", "interrupted"},
+    {EIO, "EIO", "input/output error"},
+    {EBADF, "EBADF", "bad file descriptor"},
+    {EAGAIN, "EAGAIN", "resource temporarily unavailable"},
+    {ENOMEM, "ENOMEM", "out of memory"},
+    {EACCES, "EACCES", "permission denied"},
+    {EFAULT, "EFAULT", "bad address"},
+    {EBUSY, "EBUSY", "resource busy"},
+    {EEXIST, "EEXIST", "file exists"},
+    {ENOTDIR, "ENOTDIR", "not a directory"},
+    {EISDIR, "EISDIR", "is a directory"},
+    {EINVAL, "EINVAL", "invalid argument"},
+    {EMFILE, "EMFILE", "too many open files"},
+    {ENOSPC, "ENOSPC", "no space left on device"},
+    {EPIPE, "EPIPE", "broken pipe"},
+    {ERANGE, "ERANGE", "result out of range"},
+    {EDEADLK, "EDEADLK", "operation would deadlock"},
+    {ENOSYS, "ENOSYS", "function not implemented"},
+    {ENOTSUP, "ENOTSUP", "operation not supported"},
+    {EADDRINUSE, "EADDRINUSE", "address already in use"},
+    {ENETUNREACH, "ENETUNREACH", "network unreachable"},
+    {ECONNABORTED, "ECONNABORTED", "connection aborted"},
+    {ECONNRESET, "ECONNRESET", "connection reset by peer"},
+    {ENOTCONN, "ENOTCONN", "socket not connected"},
+    {ESHUTDOWN, "ESHUTDOWN", "the runtime is shutting down"},
+    {ETIMEDOUT, "ETIMEDOUT", "deadline expired"},
+    {ECONNREFUSED, "ECONNREFUSED", "connection refused"},
+    {EHOSTUNREACH, "EHOSTUNREACH", "host unreachable"},
+    {EALREADY, "EALREADY", "operation already in progress"},
+    {EINPROGRESS, "EINPROGRESS", "operation in progress"},
+    {ECANCELED, "ECANCELED", "cancelled"},
+    {EOVERFLOW, "EOVERFLOW", "value too large"},
+};
+
+static const struct err_entry *
+find(int err)
+{
+    int code = err < 0 ? -err : err;
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        if (table[i].code == code) {
+            return &table[i];
+        }
+    }
+    return NULL;
+}
+
+const char *
+sp_strerror(int err)
+{
+    const struct err_entry *e = find(err);
+    return e ? e->msg : "unknown error";
+}
+
+const char *
+sp_err_name(int err)
+{
+    const struct err_entry *e = find(err);
+    return e ? e->name : "UNKNOWN";
+}

@@ -1,0 +1,177 @@
+/* Task stacks: mapped lazily, guarded, pooled per shard.
+ *
+ * Layout of one mapping (low to high): a guard region of GUARD bytes, then
+ * the usable stack. Pages are committed only when first touched
+ * (MAP_NORESERVE), so a large default costs address space, not memory.
+ * Guards use MADV_GUARD_INSTALL (Linux 6.13+: no extra VMA, so a million
+ * stacks stay under vm.max_map_count); older kernels fall back to mprotect,
+ * which splits each stack into two VMAs (about 32,000 stacks by default;
+ * beyond that mmap fails and spawn returns -ENOMEM).
+ *
+ * Each shard keeps up to cfg.stack_pool_max default-size stacks warm (a
+ * first touch costs ~1.5 us per page); a stack freed beyond that high-water
+ * mark is unmapped, returning its pages. Other sizes are mapped per spawn.
+ * Stack tops rotate through 64 offsets of 64 bytes so that the hot top
+ * frames of many tasks do not alias in the L1 cache (BENCHMARKS.md). */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SP_HAVE_VALGRIND 1
+#endif
+
+#include "core/core.h"
+#include "sched/sched.h"
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+#define GUARD (16u * 1024)
+#define STACK_MIN (16u * 1024)
+#define STACK_MAX ((size_t)1 << 30)
+#define COLORS 64
+
+static _Atomic int guard_fallback; /* 1: this kernel lacks MADV_GUARD_INSTALL */
+
+static size_t
+page_round(size_t n)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return (n + page - 1) & ~(page - 1);
+}
+
+int
+sp__stack_check_size(size_t size)
+{
+    if (size < STACK_MIN || size > STACK_MAX) {
+        sp__log("stack size %zu is out of range (%u .. %zu bytes)", size, STACK_MIN,
+                STACK_MAX);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+size_t
+sp__stack_default(const struct sp_runtime *rt)
+{
+    return rt->cfg.stack_size;
+}
+
+static int
+install_guard(void *base)
+{
+    if (!sp_load_relaxed(&guard_fallback)) {
+        if (madvise(base, GUARD, MADV_GUARD_INSTALL) == 0) {
+            return 0;
+        }
+        if (errno != EINVAL) {
+            return -errno;
+        }
+        if (!sp_xchg_seqcst(&guard_fallback, 1)) {
+            sp__log("MADV_GUARD_INSTALL unsupported (kernel < 6.13): using mprotect "
+                    "guards, about 32,000 stacks at most with vm.max_map_count 65530");
+        }
+    }
+    return mprotect(base, GUARD, PROT_NONE) == 0 ? 0 : -errno;
+}
+
+static void *
+map_stack(size_t map_len)
+{
+    void *base = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) {
+        return NULL;
+    }
+    if (install_guard(base) < 0) {
+        munmap(base, map_len);
+        return NULL;
+    }
+    return base;
+}
+
+int
+sp__stack_alloc(struct sp__shard *sh, struct sp__task *t, size_t size)
+{
+    size_t map_len = GUARD + page_round(size);
+    size_t pooled_len = GUARD + page_round(t->rt->cfg.stack_size);
+    void *base = NULL;
+    if (sh && map_len == pooled_len && sh->pool_n) {
+        base = sh->pool[--sh->pool_n];
+    } else {
+        base = map_stack(map_len);
+        if (!base) {
+            return -ENOMEM;
+        }
+    }
+    t->stack_map = base;
+    t->stack_map_len = map_len;
+    t->stack_guard = GUARD;
+    unsigned color = sh ? sh->stack_color++ % COLORS : 0;
+    char *top = (char *)base + map_len - color * 64;
+    t->ctx.stack_lo = (char *)base + GUARD;
+    t->ctx.stack_size = (size_t)(top - (char *)t->ctx.stack_lo);
+#ifdef SP_HAVE_VALGRIND
+    t->stack_vg_id = VALGRIND_STACK_REGISTER(t->ctx.stack_lo, top);
+#endif
+#ifdef SP_TSAN
+    t->ctx.tsan_fiber = __tsan_create_fiber(0);
+#endif
+    sp__ctx_init(&t->ctx, top, sp__task_main, t);
+    return 0;
+}
+
+static int
+pool_put(struct sp__shard *sh, void *base)
+{
+    if (sh->pool_n >= sh->rt->cfg.stack_pool_max) {
+        return -1;
+    }
+    if (sh->pool_n == sh->pool_cap) {
+        unsigned cap = sh->pool_cap ? sh->pool_cap * 2 : 64;
+        void **pool = realloc(sh->pool, cap * sizeof(*pool));
+        if (!pool) {
+            return -1;
+        }
+        sh->pool = pool;
+        sh->pool_cap = cap;
+    }
+    sh->pool[sh->pool_n++] = base;
+    return 0;
+}
+
+/* Called by the shard that ran the task, after its final switch. */
+void
+sp__stack_free(struct sp__shard *sh, struct sp__task *t)
+{
+#ifdef SP_HAVE_VALGRIND
+    VALGRIND_STACK_DEREGISTER(t->stack_vg_id);
+#endif
+#ifdef SP_TSAN
+    __tsan_destroy_fiber(t->ctx.tsan_fiber);
+    t->ctx.tsan_fiber = NULL;
+#endif
+#ifdef SP_ASAN
+    /* The frames that were live at the last switch stay poisoned otherwise,
+     * and the next task on this stack would trip over them. */
+    ASAN_UNPOISON_MEMORY_REGION(t->ctx.stack_lo, t->ctx.stack_size);
+#endif
+    size_t pooled_len = GUARD + page_round(t->rt->cfg.stack_size);
+    if (t->stack_map_len != pooled_len || pool_put(sh, t->stack_map) < 0) {
+        munmap(t->stack_map, t->stack_map_len);
+    }
+    t->stack_map = NULL;
+}
+
+void
+sp__stack_pool_drain(struct sp__shard *sh)
+{
+    size_t len = GUARD + page_round(sh->rt->cfg.stack_size);
+    while (sh->pool_n) {
+        munmap(sh->pool[--sh->pool_n], len);
+    }
+}

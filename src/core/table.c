@@ -1,0 +1,100 @@
+/* The task table: every control block of a runtime, in chunks of 4,096
+ * that live until the runtime is destroyed.
+ *
+ * A handle is (generation << 32 | index). Because blocks are never freed
+ * while the runtime lives, a stale handle can always be looked up and
+ * rejected by comparing generations (sp__task_get), instead of being
+ * followed into freed memory.
+ *
+ * Free blocks sit on the free list of the shard that released them (no
+ * atomics), or on the runtime's global list under table_lock when the last
+ * reference was dropped outside a shard. A shard with an empty list takes
+ * the global list, or maps a new chunk. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/core.h"
+#include "sched/sched.h"
+
+static int
+grow(struct sp_runtime *rt)
+{
+    uint32_t n = sp_load_relaxed(&rt->nchunks);
+    if (n == SP_TABLE_MAX_CHUNKS) {
+        sp__log("task table full (%u tasks)", SP_TABLE_MAX_CHUNKS * SP_TABLE_CHUNK);
+        return -ENOMEM;
+    }
+    struct sp__task *chunk = calloc(SP_TABLE_CHUNK, sizeof(*chunk));
+    if (!chunk) {
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < SP_TABLE_CHUNK; i++) {
+        chunk[i].index = (n << SP_TABLE_CHUNK_SHIFT) | i;
+        chunk[i].next = i + 1 < SP_TABLE_CHUNK ? &chunk[i + 1] : rt->free_global;
+    }
+    rt->free_global = chunk;
+    rt->chunks[n] = chunk;
+    /* Release pairs with the acquire in sp__table_lookup: a reader that sees
+     * the count sees the chunk pointer. */
+    sp_store_release(&rt->nchunks, n + 1);
+    return 0;
+}
+
+struct sp__task *
+sp__table_alloc(struct sp_runtime *rt, struct sp__shard *sh)
+{
+    if (sh && sh->free_tasks) {
+        struct sp__task *t = sh->free_tasks;
+        sh->free_tasks = t->next;
+        return t;
+    }
+    pthread_mutex_lock(&rt->table_lock);
+    if (!rt->free_global && grow(rt) < 0) {
+        pthread_mutex_unlock(&rt->table_lock);
+        return NULL;
+    }
+    struct sp__task *t = rt->free_global;
+    if (sh) {
+        /* Take the whole list: later spawns on this shard need no lock. */
+        sh->free_tasks = t->next;
+        rt->free_global = NULL;
+    } else {
+        rt->free_global = t->next;
+    }
+    pthread_mutex_unlock(&rt->table_lock);
+    return t;
+}
+
+void
+sp__table_free(struct sp_runtime *rt, struct sp__shard *sh, struct sp__task *t)
+{
+    if (sh && sh->rt == rt) {
+        t->next = sh->free_tasks;
+        sh->free_tasks = t;
+        return;
+    }
+    pthread_mutex_lock(&rt->table_lock);
+    t->next = rt->free_global;
+    rt->free_global = t;
+    pthread_mutex_unlock(&rt->table_lock);
+}
+
+struct sp__task *
+sp__table_lookup(struct sp_runtime *rt, uint32_t index)
+{
+    uint32_t chunk = index >> SP_TABLE_CHUNK_SHIFT;
+    if (chunk >= sp_load_acquire(&rt->nchunks)) {
+        return NULL;
+    }
+    return &rt->chunks[chunk][index & (SP_TABLE_CHUNK - 1)];
+}
+
+void
+sp__table_destroy(struct sp_runtime *rt)
+{
+    uint32_t n = sp_load_relaxed(&rt->nchunks);
+    for (uint32_t i = 0; i < n; i++) {
+        free(rt->chunks[i]);
+    }
+    sp_store_relaxed(&rt->nchunks, 0);
+}

@@ -1,0 +1,428 @@
+/* Task lifecycle: spawn, the entry trampoline, finish, join, detach,
+ * cancel, and the handle rules.
+ *
+ * A control block holds these references (field `refs`): one for the
+ * running task, dropped by the scheduler once the task is DONE and its
+ * stack released; one for the join handle, dropped by join or detach; and
+ * short-lived ones taken by sp__task_get() while a call works on a handle.
+ * The block goes back to a free list when the count reaches zero; it is
+ * never unmapped before the runtime, so checking a stale handle against
+ * id_bits is always safe.
+ *
+ * Join protocol (Dekker pair on done/joiner, both seq_cst):
+ *   finisher: store done = 1, then load joiner and wake it;
+ *   joiner:   store joiner = self, then load done and park while 0.
+ * Either the finisher sees the joiner or the joiner sees done. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "sched/sched.h"
+
+struct sp__task *
+sp__task_current(void)
+{
+    struct sp__shard *sh = sp__shard_current();
+    return sh ? sh->current : NULL;
+}
+
+void
+sp__task_main(void *arg)
+{
+    sp__ctx_started();
+    struct sp__task *t = arg;
+    t->result = t->fn(t->arg);
+    sp__shard_to_scheduler(t, YIELD_DONE);
+    __builtin_unreachable();
+}
+
+void
+sp_task_attr_init(sp_task_attr_t *attr)
+{
+    memset(attr, 0, sizeof(*attr));
+    attr->place = SP_PLACE_STEALABLE;
+}
+
+static int
+least_loaded(struct sp_runtime *rt)
+{
+    int best = 0;
+    long best_load = sp_load_relaxed(&rt->shards[0]->pinned_load);
+    for (int i = 1; i < rt->nshards; i++) {
+        long load = sp_load_relaxed(&rt->shards[i]->pinned_load);
+        if (load < best_load) {
+            best = i;
+            best_load = load;
+        }
+    }
+    return best;
+}
+
+/* Where the new task is pinned (SP_NO_SHARD: stealable), or -EINVAL. */
+static int
+choose_home(struct sp_runtime *rt, struct sp__shard *from, const sp_task_attr_t *attr)
+{
+    switch (attr->place) {
+    case SP_PLACE_STEALABLE:
+        return SP_NO_SHARD;
+    case SP_PLACE_LOCAL:
+        if (!from) {
+            sp__log("sp_task_spawn: SP_PLACE_LOCAL needs a calling task");
+            return -EINVAL;
+        }
+        return from->index;
+    case SP_PLACE_ON:
+        if (attr->shard < 0 || attr->shard >= rt->nshards) {
+            sp__log("sp_task_spawn: shard %d does not exist (runtime has %d)", attr->shard,
+                    rt->nshards);
+            return -EINVAL;
+        }
+        return attr->shard;
+    case SP_PLACE_PINNED:
+        return least_loaded(rt);
+    }
+    sp__log("sp_task_spawn: unknown placement %d", (int)attr->place);
+    return -EINVAL;
+}
+
+static void
+init_block(struct sp__task *t, struct sp_runtime *rt, const sp_task_attr_t *attr,
+           sp_task_fn fn, void *arg, int home)
+{
+    t->fn = fn;
+    t->arg = arg;
+    t->result = 0;
+    t->rt = rt;
+    t->next = NULL;
+    sp_store_relaxed(&t->cancelled, 0);
+    sp_store_relaxed(&t->user_token, 0);
+    sp_store_relaxed(&t->done, 0);
+    sp_store_relaxed(&t->joiner, NULL);
+    sp_store_relaxed(&t->home, home);
+    sp_store_relaxed(&t->resume, SP_NO_SHARD);
+    sp_store_relaxed(&t->last_shard, home == SP_NO_SHARD ? 0 : home);
+    sp_store_relaxed(&t->state, TS_ACTIVE);
+    t->deadline = SP_DEADLINE_NONE;
+    memset(t->locals, 0, sizeof(t->locals));
+    const char *name = attr->name ? attr->name : "task";
+    size_t len = strnlen(name, SP_TASK_NAME_MAX - 1);
+    memcpy(t->name, name, len);
+    t->name[len] = '\0';
+}
+
+int
+sp__task_spawn_on(struct sp_runtime *rt, struct sp__shard *from, sp_task_t *out,
+                  const sp_task_attr_t *attr, sp_task_fn fn, void *arg)
+{
+    sp_task_attr_t defaults;
+    if (!attr) {
+        sp_task_attr_init(&defaults);
+        attr = &defaults;
+    }
+    if (!fn) {
+        sp__log("sp_task_spawn: entry function is NULL");
+        return -EINVAL;
+    }
+    size_t stack = attr->stack_size ? attr->stack_size : sp__stack_default(rt);
+    if (sp__stack_check_size(stack) < 0) {
+        return -EINVAL;
+    }
+    int home = choose_home(rt, from, attr);
+    if (home < SP_NO_SHARD) {
+        return home;
+    }
+    if (sp_load_acquire(&rt->stopping)) {
+        return -ESHUTDOWN;
+    }
+    struct sp__task *t = sp__table_alloc(rt, from);
+    if (!t) {
+        return -ENOMEM;
+    }
+    t->rt = rt;
+    int err = sp__stack_alloc(from, t, stack);
+    if (err < 0) {
+        sp__table_free(rt, from, t);
+        return err;
+    }
+    init_block(t, rt, attr, fn, arg, home);
+    sp_store_relaxed(&t->handle, out ? H_ATTACHED : H_DETACHED);
+    if (home != SP_NO_SHARD) {
+        sp_fetch_add_relaxed(&rt->shards[home]->pinned_load, 1);
+    }
+    sp_fetch_add_seqcst(&rt->live, 1);
+    uint64_t bits = ((uint64_t)++t->gen << 32) | t->index;
+    sp_store_relaxed(&t->id_bits, bits);
+    /* Release pairs with the CAS in sp__task_get: a reference taken there
+     * sees the id_bits and fields written above. */
+    sp_store_release(&t->refs, out ? 2u : 1u);
+    if (out) {
+        out->bits = bits;
+    }
+    if (from) {
+        sp_counter_add(&from->stats.spawned, 1);
+    }
+    int target = home;
+    if (target == SP_NO_SHARD) {
+        target = from ? from->index : (int)(sp_fetch_add_relaxed(&rt->rr, 1) % rt->nshards);
+        sp_store_relaxed(&t->last_shard, target);
+    }
+    sp__runq_submit(rt, t, target);
+    return 0;
+}
+
+int
+sp_task_spawn(sp_task_t *out, const sp_task_attr_t *attr, sp_task_fn fn, void *arg)
+{
+    struct sp__shard *sh = sp__shard_current();
+    if (!sh) {
+        sp__log("sp_task_spawn: not called from a task (use sp_runtime_block_on)");
+        return -EPERM;
+    }
+    return sp__task_spawn_on(sh->rt, sh, out, attr, fn, arg);
+}
+
+/* Runs on the scheduler stack of the shard that ran the task last, after
+ * the task's final switch: only now may its stack be reused. */
+void
+sp__task_finish(struct sp__shard *sh, struct sp__task *t)
+{
+    struct sp_runtime *rt = t->rt;
+    sp__stack_free(sh, t);
+    int home = sp_load_relaxed(&t->home);
+    if (home != SP_NO_SHARD) {
+        sp_fetch_add_relaxed(&rt->shards[home]->pinned_load, -1);
+    }
+    sp_xchg_seqcst(&t->state, TS_DONE);
+    sp_store_seqcst(&t->done, 1); /* pairs with the joiner's load of done */
+    struct sp__task *j = sp_load_seqcst(&t->joiner);
+    if (j) {
+        sp__wake(j);
+    }
+    sp_fetch_add_seqcst(&rt->live, -1);
+    sp__task_put(t);
+}
+
+struct sp__task *
+sp__task_get(struct sp_runtime *rt, sp_task_t h)
+{
+    if (!rt || h.bits == 0) {
+        return NULL;
+    }
+    struct sp__task *t = sp__table_lookup(rt, (uint32_t)h.bits);
+    if (!t) {
+        return NULL;
+    }
+    uint32_t refs = sp_load_relaxed(&t->refs);
+    do {
+        if (refs == 0) {
+            return NULL;
+        }
+    } while (!sp_cas_acqrel(&t->refs, &refs, refs + 1));
+    if (sp_load_acquire(&t->id_bits) != h.bits) {
+        sp__task_put(t);
+        return NULL;
+    }
+    return t;
+}
+
+void
+sp__task_put(struct sp__task *t)
+{
+    /* acq_rel: the thread that drops the last reference sees every write
+     * made under the other references before it recycles the block. */
+    if (sp_fetch_sub_acqrel(&t->refs, 1) != 1) {
+        return;
+    }
+    sp_store_relaxed(&t->id_bits, 0);
+    sp_store_relaxed(&t->state, TS_FREE);
+    sp__table_free(t->rt, sp__shard_current(), t);
+}
+
+static struct sp_runtime *
+current_rt(void)
+{
+    struct sp__shard *sh = sp__shard_current();
+    return sh ? sh->rt : NULL;
+}
+
+int
+sp_task_join(sp_task_t h, intptr_t *result)
+{
+    struct sp__task *self = sp__task_current();
+    if (!self) {
+        sp__log("sp_task_join: not called from a task");
+        return -EPERM;
+    }
+    struct sp__task *t = sp__task_get(self->rt, h);
+    if (!t) {
+        return -ESRCH;
+    }
+    uint32_t hs = H_ATTACHED;
+    if (t == self || !sp_cas_seqcst(&t->handle, &hs, H_JOINING)) {
+        sp__log("sp_task_join: handle is %s",
+                t == self ? "the caller itself" : "detached, joined or being joined");
+        sp__task_put(t);
+        return -EINVAL;
+    }
+    sp_store_seqcst(&t->joiner, self);
+    int err = 0;
+    while (!sp_load_seqcst(&t->done)) {
+        err = sp__park(SP_DEADLINE_NONE);
+        if (err < 0) {
+            break;
+        }
+    }
+    sp_store_seqcst(&t->joiner, NULL);
+    if (err < 0 && !sp_load_seqcst(&t->done)) {
+        sp_store_seqcst(&t->handle, H_ATTACHED);
+        sp__task_put(t);
+        return err;
+    }
+    if (result) {
+        *result = t->result;
+    }
+    sp_store_relaxed(&t->handle, H_RELEASED);
+    sp__task_put(t); /* ours */
+    sp__task_put(t); /* the handle's */
+    return 0;
+}
+
+static int
+handle_rt_get(sp_task_t h, struct sp__task **out)
+{
+    struct sp_runtime *rt = current_rt();
+    if (!rt) {
+        return -EPERM;
+    }
+    *out = sp__task_get(rt, h);
+    return *out ? 0 : -ESRCH;
+}
+
+int
+sp_task_detach(sp_task_t h)
+{
+    struct sp__task *t;
+    int err = handle_rt_get(h, &t);
+    if (err < 0) {
+        return err;
+    }
+    uint32_t hs = H_ATTACHED;
+    if (!sp_cas_seqcst(&t->handle, &hs, H_DETACHED)) {
+        sp__log("sp_task_detach: handle is detached, joined or being joined");
+        sp__task_put(t);
+        return -EINVAL;
+    }
+    sp__task_put(t);
+    sp__task_put(t);
+    return 0;
+}
+
+/* Also used by the runtime at shutdown, from a thread that is not a
+ * shard; hence the explicit runtime. */
+int
+sp__task_cancel_in(struct sp_runtime *rt, sp_task_t h)
+{
+    struct sp__task *t = sp__task_get(rt, h);
+    if (!t) {
+        return -ESRCH;
+    }
+    /* seq_cst: pairs with the load at the target's suspension point, which
+     * follows its state transition; the wake below then finds it PARKED
+     * (and queues it) or ACTIVE (and leaves NOTIFY, so its park returns). */
+    sp_store_seqcst(&t->cancelled, 1);
+    sp__wake(t);
+    sp__task_put(t);
+    return 0;
+}
+
+int
+sp_task_cancel(sp_task_t h)
+{
+    struct sp_runtime *rt = current_rt();
+    return rt ? sp__task_cancel_in(rt, h) : -EPERM;
+}
+
+int
+sp_task_unpark(sp_task_t h)
+{
+    struct sp__task *t;
+    int err = handle_rt_get(h, &t);
+    if (err < 0) {
+        return err;
+    }
+    sp_store_seqcst(&t->user_token, 1);
+    sp__wake(t);
+    sp__task_put(t);
+    return 0;
+}
+
+int
+sp_task_park(void)
+{
+    struct sp__task *t = sp__task_current();
+    if (!t) {
+        return -EPERM;
+    }
+    /* The token is separate from the internal NOTIFY bit, so a sleep or a
+     * join that consumes an internal wake never eats a user's unpark. */
+    while (!sp_xchg_seqcst(&t->user_token, 0)) {
+        int err = sp__park(SP_DEADLINE_NONE);
+        if (err < 0) {
+            return err;
+        }
+    }
+    return 0;
+}
+
+int
+sp_task_yield(void)
+{
+    struct sp__task *t = sp__task_current();
+    if (!t) {
+        return -EPERM;
+    }
+    sp__shard_to_scheduler(t, YIELD_REQUEUE);
+    return sp__suspend_result(t);
+}
+
+sp_task_t
+sp_task_self(void)
+{
+    struct sp__task *t = sp__task_current();
+    sp_task_t h = {t ? sp_load_relaxed(&t->id_bits) : 0};
+    return h;
+}
+
+uint64_t
+sp_task_id(void)
+{
+    return sp_task_self().bits;
+}
+
+const char *
+sp_task_name(void)
+{
+    struct sp__task *t = sp__task_current();
+    return t ? t->name : "";
+}
+
+int
+sp_task_is_cancelled(void)
+{
+    struct sp__task *t = sp__task_current();
+    return t ? sp_load_seqcst(&t->cancelled) : 0;
+}
+
+int
+sp_shard_id(void)
+{
+    struct sp__shard *sh = sp__shard_current();
+    return sh ? sh->index : -1;
+}
+
+int
+sp_shard_count(void)
+{
+    struct sp__shard *sh = sp__shard_current();
+    return sh ? sh->rt->nshards : 0;
+}

@@ -1,0 +1,49 @@
+/* Private header of the I/O layer: the backend interface.
+ *
+ * A backend owns how a shard sleeps and how it is woken; the full I/O layer
+ * adds operation records on top (struct sp__op). Backends sit behind this
+ * small table of functions (nginx's action table, Seastar's
+ * reactor_backend); see docs/design/backends.md. */
+#ifndef SP_IO_IO_H
+#define SP_IO_IO_H
+
+#include <stdint.h>
+
+#include "spindle/runtime.h"
+
+struct sp__shard;
+
+/* An operation in flight: lives on the waiting task's stack (16-byte
+ * aligned, so the low bits of user_data can tag backend-internal CQEs). */
+struct sp__op {
+    void (*complete)(struct sp__op *op, int res, unsigned flags);
+} __attribute__((aligned(16)));
+
+struct sp__backend_ops {
+    const char *name;
+    /* In the creating thread: can this backend run here? 0 or -errno, and a
+     * message naming the reason in *why. */
+    int (*probe)(const sp_config_t *cfg, const char **why);
+    /* In the shard's own thread (io_uring's SINGLE_ISSUER binds the ring to
+     * it). Creates sh->wake_fd and sets sh->ring_fd. */
+    int (*init)(struct sp__shard *sh);
+    void (*fini)(struct sp__shard *sh);
+    /* Submit what is prepared and dispatch what completed, without
+     * blocking. */
+    void (*poll)(struct sp__shard *sh);
+    /* Block until a completion, a doorbell or timeout_ns (UINT64_MAX: no
+     * timeout) passes, then dispatch completions. */
+    void (*wait)(struct sp__shard *sh, uint64_t timeout_ns);
+    /* Ring `to`'s doorbell from shard `from` (its own thread). */
+    void (*wake_from_shard)(struct sp__shard *from, struct sp__shard *to);
+    /* Ring `to`'s doorbell from any thread. */
+    void (*wake_from_thread)(struct sp__shard *to);
+};
+
+extern const struct sp__backend_ops sp__uring_backend;
+extern const struct sp__backend_ops sp__epoll_backend;
+
+/* eventfd doorbell shared by both backends. */
+void sp__doorbell_ring(int fd);
+
+#endif

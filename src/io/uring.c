@@ -1,0 +1,269 @@
+/* The io_uring backend: one ring per shard, created on the shard's own
+ * thread with SINGLE_ISSUER and DEFER_TASKRUN where the kernel has them.
+ *
+ * Doorbells: another shard posts a CQE into this ring with IORING_OP_MSG_RING
+ * (from its own ring, so no extra fd); other threads write the shard's
+ * eventfd, on which the shard keeps a read armed. Both are only rung when
+ * the shard sleeps (docs/design/park-wake.md), so the CQ never fills with
+ * them.
+ *
+ * user_data tagging: operation records are 16-byte aligned, so low bits
+ * 1..3 mark backend-internal CQEs. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "io/io.h"
+#include "sched/sched.h"
+
+enum { TAG_OP = 0, TAG_DOORBELL = 1, TAG_EVENTFD = 2, TAG_MSG_SOURCE = 3, TAG_MASK = 15 };
+
+struct uring_shard {
+    struct io_uring ring;
+    uint64_t efd_value;  /* read target of the armed eventfd read */
+    int efd_armed;
+    unsigned inflight;   /* operations submitted and not yet completed */
+};
+
+/* Kernel capabilities, probed once per process. */
+static struct {
+    pthread_once_t once;
+    int err;
+    const char *why;
+    unsigned setup_flags;
+    int msg_ring;
+} caps = {.once = PTHREAD_ONCE_INIT};
+
+static int
+try_setup(unsigned flags)
+{
+    struct io_uring ring;
+    struct io_uring_params p;
+    memset(&p, 0, sizeof(p));
+    p.flags = flags;
+    int err = io_uring_queue_init_params(4, &ring, &p);
+    if (err == 0) {
+        io_uring_queue_exit(&ring);
+    }
+    return err;
+}
+
+static void
+probe_once(void)
+{
+    /* NOTE: SINGLE_ISSUER needs 6.0, DEFER_TASKRUN 6.1; COOP_TASKRUN 5.19. */
+    static const unsigned tries[] = {
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+        IORING_SETUP_COOP_TASKRUN,
+        0,
+    };
+    int err = -ENOSYS;
+    for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+        err = try_setup(tries[i]);
+        if (err == 0) {
+            caps.setup_flags = tries[i];
+            break;
+        }
+    }
+    caps.err = err;
+    if (err == -ENOSYS) {
+        caps.why = "the kernel has no io_uring (ENOSYS)";
+    } else if (err == -EPERM) {
+        caps.why = "io_uring is disabled (sysctl kernel.io_uring_disabled or seccomp)";
+    } else if (err == -ENOMEM) {
+        caps.why = "no memory for a ring (RLIMIT_MEMLOCK too low?)";
+    } else if (err < 0) {
+        caps.why = "io_uring_setup failed";
+    }
+    if (err == 0) {
+        struct io_uring_probe *pr = io_uring_get_probe();
+        caps.msg_ring = pr && io_uring_opcode_supported(pr, IORING_OP_MSG_RING);
+        if (pr) {
+            io_uring_free_probe(pr);
+        }
+    }
+}
+
+static int
+uring_probe(const sp_config_t *cfg, const char **why)
+{
+    (void)cfg;
+    pthread_once(&caps.once, probe_once);
+    *why = caps.why;
+    return caps.err;
+}
+
+static void
+arm_eventfd(struct sp__shard *sh, struct uring_shard *u)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+    if (!sqe) {
+        io_uring_submit(&u->ring);
+        sqe = io_uring_get_sqe(&u->ring);
+    }
+    io_uring_prep_read(sqe, sh->wake_fd, &u->efd_value, sizeof(u->efd_value), 0);
+    io_uring_sqe_set_data64(sqe, TAG_EVENTFD);
+    u->efd_armed = 1;
+}
+
+static int
+uring_init(struct sp__shard *sh)
+{
+    struct uring_shard *u = calloc(1, sizeof(*u));
+    if (!u) {
+        return -ENOMEM;
+    }
+    struct io_uring_params p;
+    memset(&p, 0, sizeof(p));
+    p.flags = caps.setup_flags;
+    int err = io_uring_queue_init_params(sh->rt->cfg.ring_entries, &u->ring, &p);
+    if (err < 0) {
+        free(u);
+        return err;
+    }
+    sh->wake_fd = eventfd(0, EFD_CLOEXEC);
+    if (sh->wake_fd < 0) {
+        err = -errno;
+        io_uring_queue_exit(&u->ring);
+        free(u);
+        return err;
+    }
+    sh->ring_fd = u->ring.ring_fd;
+    sh->backend = u;
+    arm_eventfd(sh, u);
+    io_uring_submit(&u->ring);
+    return 0;
+}
+
+static void
+uring_fini(struct sp__shard *sh)
+{
+    struct uring_shard *u = sh->backend;
+    if (!u) {
+        return;
+    }
+    io_uring_queue_exit(&u->ring);
+    close(sh->wake_fd);
+    sh->wake_fd = -1;
+    sh->ring_fd = -1;
+    free(u);
+    sh->backend = NULL;
+}
+
+static void
+dispatch(struct sp__shard *sh, struct uring_shard *u)
+{
+    struct io_uring_cqe *cqe;
+    unsigned head, n = 0;
+    io_uring_for_each_cqe(&u->ring, head, cqe)
+    {
+        uint64_t ud = cqe->user_data;
+        n++;
+        switch (ud & TAG_MASK) {
+        case TAG_OP: {
+            struct sp__op *op = (struct sp__op *)(uintptr_t)ud;
+            u->inflight--;
+            op->complete(op, cqe->res, cqe->flags);
+            break;
+        }
+        case TAG_EVENTFD:
+            u->efd_armed = 0;
+            break;
+        case TAG_MSG_SOURCE:
+            /* Our MSG_RING failed (the target's CQ was full, say): ring the
+             * target's eventfd instead so the wake is not lost. */
+            if (cqe->res < 0) {
+                sp__doorbell_ring(sh->rt->shards[ud >> 4]->wake_fd);
+            }
+            break;
+        default: /* TAG_DOORBELL: its only job was to end the wait */
+            break;
+        }
+    }
+    io_uring_cq_advance(&u->ring, n);
+}
+
+static void
+uring_poll(struct sp__shard *sh)
+{
+    struct uring_shard *u = sh->backend;
+    if (!u->inflight && !io_uring_sq_ready(&u->ring)) {
+        return; /* nothing can have completed: skip the syscall */
+    }
+    io_uring_submit_and_get_events(&u->ring);
+    dispatch(sh, u);
+}
+
+static void
+uring_wait(struct sp__shard *sh, uint64_t timeout_ns)
+{
+    struct uring_shard *u = sh->backend;
+    struct io_uring_cqe *cqe;
+    if (!u->efd_armed) {
+        arm_eventfd(sh, u);
+    }
+    if (timeout_ns == UINT64_MAX) {
+        io_uring_submit_and_wait(&u->ring, 1);
+    } else {
+        struct __kernel_timespec ts = {
+            .tv_sec = (long long)(timeout_ns / 1000000000ull),
+            .tv_nsec = (long long)(timeout_ns % 1000000000ull),
+        };
+        io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+    }
+    dispatch(sh, u);
+}
+
+static void
+uring_wake_from_shard(struct sp__shard *from, struct sp__shard *to)
+{
+    struct uring_shard *u = from->backend;
+    if (!caps.msg_ring || !u || to->ring_fd < 0) {
+        sp__doorbell_ring(to->wake_fd);
+        return;
+    }
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+    if (!sqe) {
+        io_uring_submit(&u->ring);
+        sqe = io_uring_get_sqe(&u->ring);
+    }
+    io_uring_prep_msg_ring(sqe, to->ring_fd, 0, TAG_DOORBELL, 0);
+    io_uring_sqe_set_data64(sqe, TAG_MSG_SOURCE | ((uint64_t)to->index << 4));
+    /* The sender needs a CQE only if the message failed. */
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    /* Submit now rather than at the end of the loop iteration: the target
+     * is asleep, and the running task may not switch out for a while. */
+    io_uring_submit(&u->ring);
+}
+
+static void
+uring_wake_from_thread(struct sp__shard *to)
+{
+    sp__doorbell_ring(to->wake_fd);
+}
+
+void
+sp__doorbell_ring(int fd)
+{
+    uint64_t one = 1;
+    ssize_t n;
+    do {
+        n = write(fd, &one, sizeof(one));
+    } while (n < 0 && errno == EINTR);
+}
+
+const struct sp__backend_ops sp__uring_backend = {
+    .name = "uring",
+    .probe = uring_probe,
+    .init = uring_init,
+    .fini = uring_fini,
+    .poll = uring_poll,
+    .wait = uring_wait,
+    .wake_from_shard = uring_wake_from_shard,
+    .wake_from_thread = uring_wake_from_thread,
+};

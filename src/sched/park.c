@@ -1,0 +1,109 @@
+/* Shard sleep and doorbells: the park/wake handshake of
+ * docs/design/park-wake.md, in the numbered steps used there.
+ *
+ * Parker (this shard, nothing runnable):
+ *   1. spin for cfg.spin_ns, polling for work without sleeping;
+ *   2. store sleeping = 1 (seq_cst), count itself in rt->sleepers;
+ *   3. re-check the inbox, its own queues, stealable work and stop;
+ *   4. if something turned up, withdraw (exchange sleeping = 0) and return;
+ *   5. else sleep in the backend until a completion, a doorbell or the
+ *      nearest timer; then withdraw and return.
+ * Waker (any thread, after publishing work for shard `to`):
+ *   1. load to->sleeping (seq_cst); if set, exchange it to 0;
+ *   2. the one waker whose exchange returned 1 rings the doorbell.
+ * Step 2 of the parker and step 1 of the waker form a Dekker pair: with
+ * both sides seq_cst, either the parker's re-check sees the work or the
+ * waker sees sleeping = 1. */
+#include "io/io.h"
+#include "sched/sched.h"
+
+static int
+work_visible(struct sp__shard *sh)
+{
+    return sp__runq_has_work(sh) || sp__steal_visible(sh) ||
+           sp_load_seqcst(&sh->rt->stop);
+}
+
+static int
+spin_for_work(struct sp__shard *sh)
+{
+    uint64_t budget = sh->rt->cfg.spin_ns;
+    if (budget == 0) {
+        return 0;
+    }
+    uint64_t until = sp__now() + budget;
+    uint64_t next_timer = sp__timer_next(&sh->timers);
+    if (next_timer < until) {
+        until = next_timer;
+    }
+    do {
+        for (int i = 0; i < 32; i++) {
+            sp_cpu_relax();
+        }
+        if (work_visible(sh)) {
+            return 1;
+        }
+    } while (sp__now() < until);
+    return 0;
+}
+
+static void
+withdraw(struct sp__shard *sh)
+{
+    sp_xchg_seqcst(&sh->sleeping, 0);
+    sp_fetch_add_seqcst(&sh->rt->sleepers, -1);
+}
+
+void
+sp__park_idle(struct sp__shard *sh)
+{
+    struct sp_runtime *rt = sh->rt;
+    if (spin_for_work(sh)) {
+        return;
+    }
+    sp_store_seqcst(&sh->sleeping, 1);
+    sp_fetch_add_seqcst(&rt->sleepers, 1);
+    if (work_visible(sh)) {
+        withdraw(sh);
+        return;
+    }
+    uint64_t timeout = UINT64_MAX;
+    uint64_t next_timer = sp__timer_next(&sh->timers);
+    if (next_timer != UINT64_MAX) {
+        uint64_t now = sp__now();
+        timeout = next_timer > now ? next_timer - now : 0;
+    }
+    sp_counter_add(&sh->stats.parks, 1);
+    rt->be->wait(sh, timeout);
+    withdraw(sh);
+}
+
+void
+sp__park_notify(struct sp__shard *to)
+{
+    if (!sp_load_seqcst(&to->sleeping) || !sp_xchg_seqcst(&to->sleeping, 0)) {
+        return;
+    }
+    struct sp__shard *cur = sp__shard_current();
+    if (cur && cur->rt == to->rt) {
+        sp_counter_add(&cur->stats.wakes_sent, 1);
+        to->rt->be->wake_from_shard(cur, to);
+    } else {
+        to->rt->be->wake_from_thread(to);
+    }
+}
+
+void
+sp__park_notify_idle(struct sp_runtime *rt)
+{
+    if (sp_load_seqcst(&rt->sleepers) == 0) {
+        return;
+    }
+    for (int i = 0; i < rt->nshards; i++) {
+        struct sp__shard *q = rt->shards[i];
+        if (sp_load_seqcst(&q->sleeping)) {
+            sp__park_notify(q);
+            return;
+        }
+    }
+}

@@ -1,0 +1,105 @@
+/* Run queues of one shard and the rule for where a runnable task goes.
+ *
+ * A pinned task, or any task that must resume here because its timer lives
+ * here, goes to the shard-private FIFO (no atomics). A stealable task goes
+ * to the shard's work-stealing deque; when the deque is full, half of it
+ * spills to the runtime's injector. A task for another shard travels
+ * through that shard's inbox. */
+#include "sched/sched.h"
+
+static void
+fifo_push(struct sp__fifo *q, struct sp__task *t)
+{
+    t->next = NULL;
+    if (q->tail) {
+        q->tail->next = t;
+    } else {
+        q->head = t;
+    }
+    q->tail = t;
+    q->len++;
+}
+
+static struct sp__task *
+fifo_pop(struct sp__fifo *q)
+{
+    struct sp__task *t = q->head;
+    if (t) {
+        q->head = t->next;
+        if (!q->head) {
+            q->tail = NULL;
+        }
+        q->len--;
+    }
+    return t;
+}
+
+static void
+deque_push(struct sp__shard *sh, struct sp__task *t)
+{
+    while (sp__deque_push(&sh->deque, t) < 0) {
+        struct sp__task *head, *tail;
+        uint32_t n = sp__deque_claim_half(&sh->deque, &head, &tail);
+        if (n) {
+            sp__injector_push_batch(sh->rt, head, tail, n);
+        }
+    }
+    /* Another shard may be asleep while this one now has surplus work. */
+    if (sp__deque_len(&sh->deque) > 1 || sh->fifo.len) {
+        sp__park_notify_idle(sh->rt);
+    }
+}
+
+void
+sp__runq_push_local(struct sp__shard *sh, struct sp__task *t)
+{
+    if (sp_load_relaxed(&t->resume) != SP_NO_SHARD ||
+        sp_load_relaxed(&t->home) != SP_NO_SHARD) {
+        fifo_push(&sh->fifo, t);
+    } else {
+        deque_push(sh, t);
+    }
+}
+
+void
+sp__runq_submit(struct sp_runtime *rt, struct sp__task *t, int target)
+{
+    struct sp__shard *cur = sp__shard_current();
+    if (cur && cur->rt == rt && cur->index == target) {
+        sp__runq_push_local(cur, t);
+    } else {
+        sp__inbox_post(rt->shards[target], t);
+    }
+}
+
+void
+sp__runq_requeue(struct sp__shard *sh, struct sp__task *t)
+{
+    struct sp_runtime *rt = sh->rt;
+    if (sp_unlikely(rt->cfg.force_migrate) && rt->nshards > 1 &&
+        sp_load_relaxed(&t->home) == SP_NO_SHARD &&
+        sp_load_relaxed(&t->resume) == SP_NO_SHARD) {
+        sp__inbox_post(rt->shards[(sh->index + 1) % rt->nshards], t);
+        return;
+    }
+    sp__runq_push_local(sh, t);
+}
+
+/* Alternate between the two queues so neither starves the other. */
+struct sp__task *
+sp__runq_next(struct sp__shard *sh)
+{
+    struct sp__task *t;
+    if (++sh->tick & 1) {
+        t = fifo_pop(&sh->fifo);
+        return t ? t : sp__deque_pop(&sh->deque);
+    }
+    t = sp__deque_pop(&sh->deque);
+    return t ? t : fifo_pop(&sh->fifo);
+}
+
+int
+sp__runq_has_work(struct sp__shard *sh)
+{
+    return sh->fifo.len || sp__deque_len(&sh->deque) || !sp__inbox_is_empty(sh);
+}

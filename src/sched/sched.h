@@ -1,0 +1,93 @@
+/* Private header of the scheduler layer: the shard, its queues, and what
+ * other layers may call in src/sched/.
+ *
+ * A shard's state is split in two (CONVENTIONS.md): the owner-private part
+ * (plain fields, touched only by the shard's own thread) and the shared
+ * part (atomics on their own cache lines, written by other threads). */
+#ifndef SP_SCHED_SCHED_H
+#define SP_SCHED_SCHED_H
+
+#include <sys/types.h>
+
+#include "core/core.h"
+#include "sched/deque.h"
+#include "time/timer.h"
+
+struct sp__fifo {
+    struct sp__task *head, *tail;
+    size_t len;
+};
+
+/* Counters: written by the owner with sp_counter_add, read by anyone. */
+struct sp__stats {
+    _Atomic uint64_t spawned, switches, stolen, steal_attempts, parks, wakes_sent,
+        messages, timers_fired;
+};
+
+struct sp__shard {
+    /* --- owner-private ------------------------------------------------ */
+    struct sp__ctx sched_ctx;      /* the shard thread's own stack */
+    struct sp__task *current;      /* the task running now, or NULL */
+    struct sp__fifo fifo;          /* runnable pinned tasks (and timer resumes) */
+    struct sp__timer_heap timers;
+    void **pool;                   /* warm default-size stack mappings */
+    unsigned pool_n, pool_cap;
+    unsigned stack_color;          /* rotates stack tops by 64-byte steps */
+    struct sp__task *free_tasks;   /* recycled control blocks */
+    void *backend;                 /* the backend's per-shard state */
+    void *altstack;                /* signal stack for overflow reports */
+    uint64_t rng;                  /* victim choice */
+    unsigned tick;                 /* task runs, for the fairness tick */
+    int index;
+    struct sp_runtime *rt;
+    pthread_t thread;
+    int running;                   /* thread created, not yet joined */
+    struct sp__stats stats;
+
+    /* --- shared -------------------------------------------------------- */
+    struct sp__deque deque;        /* stealable tasks (own cache lines) */
+    SP_ALIGNED_CL _Atomic(struct sp__task *) inbox; /* MPSC, see inbox.c */
+    SP_ALIGNED_CL _Atomic int sleeping; /* park/wake handshake (park.c) */
+    _Atomic int tid;               /* kernel thread id, set at start */
+    _Atomic long pinned_load;      /* live tasks pinned here */
+    int wake_fd;                   /* eventfd doorbell; fixed after setup */
+    int ring_fd;                   /* MSG_RING target, -1 without uring */
+};
+
+/* The shard of the calling thread, read through an opaque call so that no
+ * caller can cache it across a switch (DESIGN.md, hazard 1). */
+struct sp__shard *sp__shard_current(void);
+void sp__shard_set_current(struct sp__shard *sh);
+
+/* shard.c */
+struct sp__shard *sp__shard_alloc(struct sp_runtime *rt, int index);
+int sp__shard_start(struct sp__shard *sh);
+void sp__shard_join(struct sp__shard *sh);
+void sp__shard_free(struct sp__shard *sh);
+void sp__shard_to_scheduler(struct sp__task *t, int reason);
+
+/* runq.c: where a runnable task goes. */
+void sp__runq_push_local(struct sp__shard *sh, struct sp__task *t);
+void sp__runq_submit(struct sp_runtime *rt, struct sp__task *t, int target);
+struct sp__task *sp__runq_next(struct sp__shard *sh);
+int sp__runq_has_work(struct sp__shard *sh);
+void sp__runq_requeue(struct sp__shard *sh, struct sp__task *t);
+
+/* inbox.c */
+void sp__inbox_post(struct sp__shard *to, struct sp__task *t);
+size_t sp__inbox_drain(struct sp__shard *sh);
+int sp__inbox_is_empty(struct sp__shard *sh);
+
+/* steal.c */
+int sp__steal(struct sp__shard *sh);
+int sp__injector_push_batch(struct sp_runtime *rt, struct sp__task *head,
+                            struct sp__task *tail, long n);
+int sp__injector_take(struct sp__shard *sh);
+int sp__steal_visible(struct sp__shard *sh);
+
+/* park.c */
+void sp__park_idle(struct sp__shard *sh);
+void sp__park_notify(struct sp__shard *to);
+void sp__park_notify_idle(struct sp_runtime *rt);
+
+#endif

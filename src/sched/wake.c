@@ -1,0 +1,132 @@
+/* Parking and waking tasks: the task state word (docs/design/deque.md,
+ * "task state word") and where a woken task is queued.
+ *
+ * 1. A waker moves PARKED -> ACTIVE with a CAS and then queues the task:
+ *    exactly one waker wins, so a task is never queued twice.
+ * 2. A wake that finds the task ACTIVE (running, switching out, or already
+ *    queued) only sets TS_NOTIFY.
+ * 3. The task parks by switching to its scheduler; the scheduler, now off
+ *    the task's stack, does CAS ACTIVE -> PARKED. If NOTIFY was set the CAS
+ *    fails; the scheduler clears NOTIFY and requeues the task instead.
+ * So a wake is never lost, and the task's stack is never resumed by two
+ * threads: the PARKED state is only published once the stack is free.
+ *
+ * Routing (route()): a task with an armed timer resumes on the timer's
+ * shard (resume); a pinned task on its home shard; a stealable one on the
+ * waker's shard, or, woken from a non-shard thread, where it last ran. */
+#include <errno.h>
+
+#include "core/core.h"
+#include "sched/sched.h"
+
+static void
+route(struct sp__task *t)
+{
+    struct sp_runtime *rt = t->rt;
+    struct sp__shard *cur = sp__shard_current();
+    if (cur && cur->rt != rt) {
+        cur = NULL;
+    }
+    int target = sp_load_relaxed(&t->resume);
+    if (target == SP_NO_SHARD) {
+        target = sp_load_relaxed(&t->home);
+    }
+    if (target == SP_NO_SHARD) {
+        target = cur ? cur->index : sp_load_relaxed(&t->last_shard);
+    }
+    sp__runq_submit(rt, t, target);
+}
+
+void
+sp__wake(struct sp__task *t)
+{
+    uint32_t s = sp_load_acquire(&t->state);
+    for (;;) {
+        uint32_t st = s & TS_MASK;
+        if (st == TS_PARKED) {
+            /* acq_rel: acquire pairs with the scheduler's CAS to PARKED, so
+             * the placement fields the task wrote before parking are
+             * visible to route(). */
+            if (sp_cas_acqrel(&t->state, &s, TS_ACTIVE)) {
+                route(t);
+                return;
+            }
+        } else if (st != TS_ACTIVE || (s & TS_NOTIFY)) {
+            return;
+        } else if (sp_cas_acqrel(&t->state, &s, TS_ACTIVE | TS_NOTIFY)) {
+            return;
+        }
+    }
+}
+
+/* The scheduler's half of a park, on the shard's own stack. */
+void
+sp__wake_after_park(struct sp__shard *sh, struct sp__task *t)
+{
+    uint32_t s = TS_ACTIVE;
+    /* seq_cst CAS: pairs with the waker's acquire load/CAS (step 3 above). */
+    if (sp_cas_seqcst(&t->state, &s, TS_PARKED)) {
+        return;
+    }
+    /* NOTIFY was set: consume it and run the task again. Only this thread
+     * moves the word away from ACTIVE|NOTIFY, so an exchange is enough. */
+    sp_xchg_acqrel(&t->state, TS_ACTIVE);
+    sp__runq_push_local(sh, t);
+}
+
+int
+sp__suspend_result(struct sp__task *t)
+{
+    if (sp_unlikely(sp_load_seqcst(&t->cancelled))) {
+        return -ECANCELED;
+    }
+    if (sp_unlikely(t->deadline != SP_DEADLINE_NONE) && sp__now() >= t->deadline) {
+        return -ETIMEDOUT;
+    }
+    return 0;
+}
+
+/* Park the calling task until a wake, its cancellation, its deadline or
+ * `until` (absolute ns, SP_DEADLINE_NONE for none). Returns 0 (woken, or
+ * `until` reached), -ECANCELED or -ETIMEDOUT (the task deadline). May
+ * return 0 spuriously. */
+int
+sp__park(uint64_t until)
+{
+    struct sp__task *t = sp__task_current();
+    int err = sp__suspend_result(t);
+    if (err < 0) {
+        return err;
+    }
+    uint32_t s = sp_load_acquire(&t->state);
+    if (s & TS_NOTIFY) {
+        sp_xchg_acqrel(&t->state, TS_ACTIVE);
+        return 0;
+    }
+    if (t->deadline < until) {
+        until = t->deadline;
+    }
+    struct sp__timer tm;
+    struct sp__shard *armed_on = NULL;
+    if (until != SP_DEADLINE_NONE) {
+        if (until <= sp__now()) {
+            return sp__suspend_result(t);
+        }
+        armed_on = sp__shard_current();
+        tm.when = until;
+        tm.task = t;
+        if (sp__timer_arm(&armed_on->timers, &tm) < 0) {
+            return -ENOMEM;
+        }
+        sp_store_relaxed(&t->resume, armed_on->index);
+    }
+    sp__shard_to_scheduler(t, YIELD_PARK);
+    if (armed_on) {
+        /* Routing brought us back to the timer's shard (resume), so the heap
+         * is ours to touch again. */
+        SP_ASSERT(sp__shard_current() == armed_on);
+        sp__timer_cancel(&armed_on->timers, &tm);
+        sp_store_relaxed(&t->resume, SP_NO_SHARD);
+    }
+    return sp__suspend_result(t);
+}
