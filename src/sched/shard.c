@@ -192,7 +192,6 @@ shard_thread(void *arg)
     report_started(rt, err);
     if (err == 0) {
         shard_loop(sh);
-        rt->be->fini(sh);
     }
     sp__stack_pool_drain(sh);
     sp__overflow_thread_fini(sh->altstack);
@@ -236,9 +235,14 @@ sp__shard_join(struct sp__shard *sh)
     }
 }
 
+/* After the thread is joined: the doorbell fd stays open until no thread
+ * can ring it any more. */
 void
 sp__shard_free(struct sp__shard *sh)
 {
+    if (sh->backend) {
+        sh->rt->be->fini(sh);
+    }
     sp__timer_heap_free(&sh->timers);
     free(sh->pool);
     free(sh);
