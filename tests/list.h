@@ -1,0 +1,67 @@
+/* Every test, as TEST(name, timeout in seconds, flags). The runner defines
+ * TEST before including this file; test_<name> is defined in
+ * tests/test-<area>.c (or tests/variant-<area>.c, built once per -O level).
+ * Timeouts only catch hangs: they are several times the normal run time and
+ * are tripled in sanitized builds. */
+
+/* tests/test-task.c */
+TEST(task_join_returns_result, 30, 0)
+TEST(task_detach_runs_to_completion, 30, 0)
+TEST(task_join_after_detach_einval, 30, 0)
+TEST(task_double_join_einval, 30, 0)
+TEST(task_join_self_einval, 30, 0)
+TEST(task_cancel_parked, 30, 0)
+TEST(task_cancel_from_foreign_thread, 30, 0)
+TEST(task_cancel_is_sticky, 30, 0)
+TEST(task_cancel_before_first_run, 30, 0)
+TEST(task_yield_interleaves, 30, 0)
+TEST(task_self_id_name, 30, 0)
+TEST(task_local_survives_migration, 60, 0)
+TEST(task_local_exhausts_eagain, 30, 0)
+TEST(task_unpark_token, 30, 0)
+TEST(task_unpark_finished_esrch, 30, 0)
+
+/* tests/test-place.c */
+TEST(place_pinned_never_moves, 120, TEST_SLOW)
+TEST(place_stealable_spreads, 60, 0)
+TEST(place_on_out_of_range_einval, 30, 0)
+TEST(place_pinned_distributes, 30, 0)
+TEST(place_move_to_lands, 60, 0)
+TEST(place_pin_unpin, 60, 0)
+TEST(place_unpin_spawned_on, 30, 0)
+
+/* tests/variant-tls.c, built at -O2 and at -O3 */
+TEST(tls_migrate_O2, 60, 0)
+TEST(tls_migrate_O3, 60, 0)
+
+/* tests/test-stack.c */
+TEST(stack_million_parked, 180, TEST_SLOW)
+TEST(stack_overflow_reported, 30, 0)
+TEST(stack_large_usable, 30, 0)
+TEST(stack_size_invalid_einval, 30, 0)
+
+/* tests/test-time.c */
+TEST(time_sleep_never_early, 30, 0)
+TEST(time_timers_fire_in_order, 30, 0)
+TEST(time_deadline_park_sticky, 30, 0)
+TEST(time_deadline_before_sleep, 30, 0)
+TEST(time_cancel_sleep_cross_shard, 30, 0)
+TEST(time_interval_ticks, 30, 0)
+TEST(time_interval_deadline, 30, 0)
+
+/* tests/test-wake.c */
+TEST(wake_hammer_cross_shard, 120, TEST_SLOW)
+TEST(wake_foreign_block_on, 120, TEST_SLOW)
+TEST(wake_two_foreign_threads, 120, TEST_SLOW)
+
+/* tests/test-runtime.c */
+TEST(runtime_shutdown_frees_everything, 60, 0)
+TEST(runtime_create_destroy_cycles, 30, 0)
+TEST(runtime_run_returns_main_result, 30, 0)
+TEST(runtime_bad_config_einval, 30, 0)
+TEST(runtime_env_shards_override, 30, 0)
+TEST(runtime_env_backend, 30, 0)
+TEST(runtime_block_on_errors, 30, 0)
+TEST(runtime_calls_outside_task, 30, 0)
+TEST(runtime_strerror_names, 30, 0)
+TEST(runtime_stats_and_info, 30, 0)
