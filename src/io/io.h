@@ -32,7 +32,9 @@ struct sp__backend_ops {
      * blocking. */
     void (*poll)(struct sp__shard *sh);
     /* Block until a completion, a doorbell or timeout_ns (UINT64_MAX: no
-     * timeout) passes, then dispatch completions. */
+     * timeout) passes. Dispatching is left to the next poll, after the
+     * shard has withdrawn from `sleeping`, so that tasks woken by those
+     * completions do not spend a doorbell on this very shard. */
     void (*wait)(struct sp__shard *sh, uint64_t timeout_ns);
     /* Ring `to`'s doorbell from shard `from` (its own thread). */
     void (*wake_from_shard)(struct sp__shard *from, struct sp__shard *to);

@@ -192,11 +192,14 @@ static void
 uring_poll(struct sp__shard *sh)
 {
     struct uring_shard *u = sh->backend;
-    if (!u->inflight && !io_uring_sq_ready(&u->ring)) {
-        return; /* nothing can have completed: skip the syscall */
+    /* With nothing in flight nothing new can complete: skip the syscall,
+     * but still reap what a wait left in the CQ. */
+    if (u->inflight || io_uring_sq_ready(&u->ring)) {
+        io_uring_submit_and_get_events(&u->ring);
     }
-    io_uring_submit_and_get_events(&u->ring);
-    dispatch(sh, u);
+    if (io_uring_cq_ready(&u->ring)) {
+        dispatch(sh, u);
+    }
 }
 
 static void
@@ -216,7 +219,6 @@ uring_wait(struct sp__shard *sh, uint64_t timeout_ns)
         };
         io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
     }
-    dispatch(sh, u);
 }
 
 static void

@@ -43,6 +43,13 @@ sp__deque_claim_half(struct sp__deque *dq, struct sp__task **head_out,
         if (n == 0) {
             return 0;
         }
+        /* Claim first, link after: before the CAS succeeds a thief may own
+         * some of these tasks, and writing their ->next would race with
+         * it. Only the owner writes slots, so they still hold what the
+         * claimed range had. */
+        if (!sp_cas_acqrel(&dq->head, &head, head + n)) {
+            continue;
+        }
         struct sp__task *first = sp_load_relaxed(&dq->slot[head & MASK]);
         struct sp__task *prev = first;
         for (uint32_t i = 1; i < n; i++) {
@@ -50,12 +57,10 @@ sp__deque_claim_half(struct sp__deque *dq, struct sp__task **head_out,
             prev->next = t;
             prev = t;
         }
-        if (sp_cas_release(&dq->head, &head, head + n)) {
-            prev->next = NULL;
-            *head_out = first;
-            *tail_out = prev;
-            return n;
-        }
+        prev->next = NULL;
+        *head_out = first;
+        *tail_out = prev;
+        return n;
     }
 }
 
@@ -106,7 +111,10 @@ sp__deque_steal(struct sp__deque *victim, struct sp__deque *own)
 uint32_t
 sp__deque_len(struct sp__deque *dq)
 {
-    uint32_t head = sp_load_acquire(&dq->head);
-    uint32_t tail = sp_load_acquire(&dq->tail);
+    /* seq_cst: the parker's re-check (docs/design/park-wake.md) relies on
+     * these loads being ordered after its seq_cst store of `sleeping`; on
+     * x86-64 and AArch64 they compile to the same loads as acquire. */
+    uint32_t head = sp_load_seqcst(&dq->head);
+    uint32_t tail = sp_load_seqcst(&dq->tail);
     return tail - head;
 }

@@ -76,6 +76,7 @@ sp__park_idle(struct sp__shard *sh)
     sp_counter_add(&sh->stats.parks, 1);
     rt->be->wait(sh, timeout);
     withdraw(sh);
+    rt->be->poll(sh);
 }
 
 void

@@ -44,8 +44,13 @@ deque_push(struct sp__shard *sh, struct sp__task *t)
             sp__injector_push_batch(sh->rt, head, tail, n);
         }
     }
-    /* Another shard may be asleep while this one now has surplus work. */
-    if (sp__deque_len(&sh->deque) > 1 || sh->fifo.len) {
+    /* Another shard may be asleep while this one has surplus work: more
+     * queued than the one task it will run next, counting the task that is
+     * running now (a spawner that goes on computing is load too). Without
+     * the running task in the count, a spawn-then-compute would leave its
+     * child queued while the other shard sleeps (model
+     * park-wake-broken-surplus-only). */
+    if (sp__deque_len(&sh->deque) + (sh->current != NULL) + sh->fifo.len > 1) {
         sp__park_notify_idle(sh->rt);
     }
 }

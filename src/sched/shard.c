@@ -25,7 +25,10 @@
 
 #define BATCH 64
 
-static __thread struct sp__shard *tls_shard;
+/* initial-exec: the library is linked at start-up, never dlopen'ed late,
+ * and the default model under -fPIC would call __tls_get_addr on every
+ * access. */
+static __thread struct sp__shard *tls_shard __attribute__((tls_model("initial-exec")));
 
 SP_OPAQUE struct sp__shard *
 sp__shard_current(void)
@@ -82,6 +85,11 @@ static inline void
 run_batch(struct sp__shard *sh)
 {
     for (int i = 0; i < BATCH; i++) {
+        /* A relaxed load of a line that is ours unless someone posted: so a
+         * remote wake waits behind one task, not behind a whole batch. */
+        if (sp_unlikely(sp_load_relaxed(&sh->inbox) != NULL)) {
+            sp__inbox_drain(sh);
+        }
         struct sp__task *t = sp__runq_next(sh);
         if (!t) {
             return;

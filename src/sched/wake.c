@@ -51,9 +51,14 @@ sp__wake(struct sp__task *t)
                 route(t);
                 return;
             }
-        } else if (st != TS_ACTIVE || (s & TS_NOTIFY)) {
+        } else if (st != TS_ACTIVE) {
             return;
         } else if (sp_cas_acqrel(&t->state, &s, TS_ACTIVE | TS_NOTIFY)) {
+            /* Also when NOTIFY is already set (s | NOTIFY == s): the
+             * release half publishes this waker's writes to the task's
+             * next acquire of the word. A plain load would publish
+             * nothing, and a waker that wrote its condition with a release
+             * store could then be missed. */
             return;
         }
     }
