@@ -5,7 +5,7 @@
 #   make runner             the test runner, build/<mode>/tests/runner
 #   make test               suite in release, asan and tsan (+ models)
 #   make test MODE=asan     one mode only (or TEST_MODES="asan tsan")
-#   make bench              release bench programs, then bench/run.sh
+#   make bench              release bench programs, then bench/run.sh $(BENCH_ARGS)
 #   make demo               release build, then build/release/examples/demo
 #   make check-headers      every public header compiles on its own
 #   make clean
@@ -123,7 +123,7 @@ test:
 bench:
 	$(Q)$(MAKE) --no-print-directory MODE=release bench-build
 	$(Q)if [ -f bench/run.sh ]; then \
-	    BENCH_DIR=build/release/bench bash bench/run.sh; \
+	    BENCH_DIR=build/release/bench bash bench/run.sh $(BENCH_ARGS); \
 	else \
 	    echo "bench/run.sh not found; the programs are in build/release/bench/"; \
 	fi
