@@ -23,10 +23,15 @@ SP_EXTERN_C_BEGIN
 /* A task's entry point. Its return value is what sp_task_join() reports. */
 typedef intptr_t (*sp_task_fn)(void *arg);
 
+struct sp_runtime;
+
 /* A task handle: a generation-checked id, copied by value. A stale handle
- * (the task was detached, or joined already) is detected, never followed. */
+ * (the task was detached, or joined already) is detected, never followed.
+ * rt names the runtime so that threads outside it can cancel or unpark; a
+ * handle rebuilt from bits alone (rt NULL) refers to the caller's runtime. */
 typedef struct sp_task {
     uint64_t bits;
+    struct sp_runtime *rt;
 } sp_task_t;
 
 typedef enum sp_place {

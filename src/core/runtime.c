@@ -232,7 +232,7 @@ cancel_all(struct sp_runtime *rt)
     for (uint32_t c = 0; c < chunks; c++) {
         for (uint32_t i = 0; i < SP_TABLE_CHUNK; i++) {
             struct sp__task *t = &rt->chunks[c][i];
-            sp_task_t h = {sp_load_acquire(&t->id_bits)};
+            sp_task_t h = {sp_load_acquire(&t->id_bits), rt};
             if (h.bits && (sp_load_acquire(&t->state) & TS_MASK) != TS_DONE) {
                 sp__task_cancel_in(rt, h);
             }

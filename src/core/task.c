@@ -157,6 +157,7 @@ sp__task_spawn_on(struct sp_runtime *rt, struct sp__shard *from, sp_task_t *out,
     sp_store_release(&t->refs, out ? 2u : 1u);
     if (out) {
         out->bits = bits;
+        out->rt = rt;
     }
     if (from) {
         sp_counter_add(&from->stats.spawned, 1);
@@ -253,6 +254,10 @@ sp_task_join(sp_task_t h, intptr_t *result)
         sp__log("sp_task_join: not called from a task");
         return -EPERM;
     }
+    if (h.rt && h.rt != self->rt) {
+        sp__log("sp_task_join: the task belongs to another runtime");
+        return -EINVAL;
+    }
     struct sp__task *t = sp__task_get(self->rt, h);
     if (!t) {
         return -ESRCH;
@@ -290,7 +295,7 @@ sp_task_join(sp_task_t h, intptr_t *result)
 static int
 handle_rt_get(sp_task_t h, struct sp__task **out)
 {
-    struct sp_runtime *rt = current_rt();
+    struct sp_runtime *rt = h.rt ? h.rt : current_rt();
     if (!rt) {
         return -EPERM;
     }
@@ -338,7 +343,7 @@ sp__task_cancel_in(struct sp_runtime *rt, sp_task_t h)
 int
 sp_task_cancel(sp_task_t h)
 {
-    struct sp_runtime *rt = current_rt();
+    struct sp_runtime *rt = h.rt ? h.rt : current_rt();
     return rt ? sp__task_cancel_in(rt, h) : -EPERM;
 }
 
@@ -389,7 +394,7 @@ sp_task_t
 sp_task_self(void)
 {
     struct sp__task *t = sp__task_current();
-    sp_task_t h = {t ? sp_load_relaxed(&t->id_bits) : 0};
+    sp_task_t h = {t ? sp_load_relaxed(&t->id_bits) : 0, t ? t->rt : NULL};
     return h;
 }
 
