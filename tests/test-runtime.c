@@ -105,7 +105,14 @@ test_runtime_shutdown_frees_everything(void)
     printf("fds %d -> %d, maps %d -> %d\n", fds0, fds1, maps0, maps1);
     ASSERT_GT(fds0, 0);
     ASSERT_EQ(fds1, fds0);
+#ifdef SP_TEST_SANITIZED
+    /* The sanitizer's allocator maps a new region now and then as its size
+     * classes fill; a leaked stack or ring would still show here (SHUT_N of
+     * them), and LeakSanitizer reports leaked heap memory at exit. */
+    ASSERT_LE(maps1, maps0 + 4);
+#else
     ASSERT_EQ(maps1, maps0);
+#endif
     return 0;
 }
 

@@ -601,10 +601,16 @@ yield_others_main(void *arg)
 {
     (void)arg;
     int missed = 0;
-    for (int round = 0; round < 16; round++) {
-        for (int kind = 0; kind < 2; kind++) {
+    for (int kind = 0; kind < 2; kind++) {
+        for (int round = 0; round < 16; round++) {
             sp_task_attr_t a = test_attr(kind ? SP_PLACE_LOCAL : SP_PLACE_STEALABLE, 0);
             sp_task_t t;
+            /* 0 to 3 lone yields first, so that rounds begin at every
+             * point of any alternation the scheduler keeps between its
+             * queues. */
+            for (int k = 0; k < round % 4; k++) {
+                ASSERT_OK(sp_task_yield());
+            }
             atomic_store(&yield_child_ran, 0);
             ASSERT_OK(sp_task_spawn(&t, &a, mark_ran, NULL));
             ASSERT_OK(sp_task_yield());
