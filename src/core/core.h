@@ -50,6 +50,8 @@ struct sp__task {
     intptr_t result;          /* written by the task; read after done (acquire) */
     struct sp_runtime *rt;
 
+    /* TS_*; DONE is set (seq_cst) after `result` is written and pairs with
+     * the joiner's seq_cst store of `joiner`, see task.c. */
     _Atomic uint32_t state;   /* TS_*; see the state-word protocol */
     _Atomic uint32_t refs;    /* 1 for the running task (until DONE) + 1 for the
                                * join handle (until join/detach) + temporary
@@ -59,8 +61,6 @@ struct sp__task {
     _Atomic int cancelled;    /* set once by sp_task_cancel (seq_cst), read at
                                * every suspension point */
     _Atomic int user_token;   /* sp_task_unpark's token */
-    _Atomic int done;         /* 1 once result is written (seq_cst: pairs with
-                               * the joiner's store of `joiner`) */
     _Atomic(struct sp__task *) joiner; /* task parked in join, or NULL */
 
     /* Placement. home: SP_NO_SHARD for stealable, else the shard the task is
@@ -71,6 +71,9 @@ struct sp__task {
     _Atomic int home;
     _Atomic int resume;
     _Atomic int last_shard;   /* where it last ran: fallback wake target */
+    _Atomic uint32_t enq_seq; /* when its run queue's owner queued it;
+                               * relaxed: a peek may race with a thief that
+                               * stole it and queues it again */
     int yield_reason;         /* YIELD_*, see above */
     int move_target;          /* with YIELD_MOVE */
     uint32_t index;           /* slot in the task table, fixed for life */
@@ -94,6 +97,15 @@ struct sp__injector {
     _Atomic long len;         /* readable without the lock (a hint) */
 };
 
+/* Default-size stacks that shards have in excess, for shards that have
+ * none: a stealable workload frees stacks where tasks end, not where they
+ * were spawned. Above its high-water mark stacks are unmapped. */
+struct sp__stack_depot {
+    pthread_mutex_t lock;
+    void **v;
+    unsigned n, cap;
+};
+
 #define SP_TABLE_CHUNK_SHIFT 12
 #define SP_TABLE_CHUNK (1u << SP_TABLE_CHUNK_SHIFT)
 #define SP_TABLE_MAX_CHUNKS 4096 /* 16 M task slots */
@@ -104,13 +116,15 @@ struct sp_runtime {
     struct sp__shard **shards;
     const struct sp__backend_ops *be;
 
-    SP_ALIGNED_CL _Atomic int sleepers; /* shards with sleeping = 1 */
-    _Atomic int stopping;     /* shutdown begun: spawns fail */
+    /* Read on every loop iteration, written once: a line of their own. */
+    SP_ALIGNED_CL _Atomic int stopping; /* shutdown begun: spawns fail */
     _Atomic int stop;         /* shards leave their loops */
-    _Atomic long live;        /* tasks spawned and not yet DONE */
+    SP_ALIGNED_CL _Atomic int sleepers; /* shards with sleeping = 1 */
+    _Atomic int foreign_spawning; /* spawns in progress on non-shard threads */
     _Atomic unsigned rr;      /* round robin for foreign spawns */
 
     SP_ALIGNED_CL struct sp__injector inj;
+    struct sp__stack_depot depot;
 
     /* Task table: control blocks are never freed before the runtime, so a
      * stale handle can always be checked against id_bits. */
@@ -136,6 +150,9 @@ int sp__task_cancel_in(struct sp_runtime *rt, sp_task_t h);
 int sp__task_spawn_on(struct sp_runtime *rt, struct sp__shard *from, sp_task_t *out,
                       const sp_task_attr_t *attr, sp_task_fn fn, void *arg);
 
+/* placement.c */
+void sp__place_count(struct sp_runtime *rt, int home, long delta);
+
 /* table.c */
 struct sp__task *sp__table_alloc(struct sp_runtime *rt, struct sp__shard *sh);
 void sp__table_free(struct sp_runtime *rt, struct sp__shard *sh, struct sp__task *t);
@@ -146,6 +163,7 @@ void sp__table_destroy(struct sp_runtime *rt);
 int sp__stack_alloc(struct sp__shard *sh, struct sp__task *t, size_t size);
 void sp__stack_free(struct sp__shard *sh, struct sp__task *t);
 void sp__stack_pool_drain(struct sp__shard *sh);
+void sp__stack_depot_destroy(struct sp_runtime *rt);
 size_t sp__stack_default(const struct sp_runtime *rt);
 int sp__stack_check_size(size_t size);
 

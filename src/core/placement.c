@@ -9,19 +9,33 @@
 #include "core/core.h"
 #include "sched/sched.h"
 
+/* Count a task pinned to (delta 1) or unpinned from (delta -1) shard home:
+ * by the shard itself without a locked instruction, which covers the
+ * common cases (LOCAL spawns, a pinned task ending, pin and unpin where the
+ * task runs), or atomically by anyone else. */
+void
+sp__place_count(struct sp_runtime *rt, int home, long delta)
+{
+    struct sp__shard *h = rt->shards[home];
+    if (sp__shard_current() == h) {
+        sp_counter_add(&h->pinned_own, delta);
+    } else {
+        sp_fetch_add_relaxed(&h->pinned_remote, delta);
+    }
+}
+
 static void
 set_home(struct sp__task *t, int home)
 {
-    struct sp_runtime *rt = t->rt;
     int old = sp_load_relaxed(&t->home);
     if (old == home) {
         return;
     }
     if (old != SP_NO_SHARD) {
-        sp_fetch_add_relaxed(&rt->shards[old]->pinned_load, -1);
+        sp__place_count(t->rt, old, -1);
     }
     if (home != SP_NO_SHARD) {
-        sp_fetch_add_relaxed(&rt->shards[home]->pinned_load, 1);
+        sp__place_count(t->rt, home, 1);
     }
     sp_store_relaxed(&t->home, home);
 }

@@ -3,9 +3,13 @@
  *
  * Shutdown (sp_runtime_destroy), in order:
  *   1. set `stopping`: from now on spawns fail with -ESHUTDOWN;
- *   2. cancel every live task (a scan of the task table), and repeat until
- *      `live` is zero: tasks see -ECANCELED at every suspension point, so
- *      they return; their stacks go back to the pools;
+ *   2. scan the task table and cancel every live task, until two scans in
+ *      a row find none and no foreign spawn is in progress: tasks see
+ *      -ECANCELED at every suspension point, so they return and their
+ *      stacks go back to the pools. Why two: a task spawned by a task
+ *      becomes visible before its spawner can be DONE; a scan that sees the
+ *      spawner DONE but visited the child's slot earlier may miss the
+ *      child, and the next scan, which starts after, cannot;
  *   3. set `stop` and ring every shard's doorbell; each shard leaves its
  *      loop, closes its ring and eventfd and unmaps its pooled stacks;
  *   4. join the threads, free the shards and the task table. */
@@ -72,6 +76,8 @@ free_runtime(struct sp_runtime *rt)
         }
     }
     free(rt->shards);
+    sp__stack_depot_destroy(rt);
+    pthread_mutex_destroy(&rt->depot.lock);
     sp__table_destroy(rt);
     pthread_mutex_destroy(&rt->table_lock);
     pthread_mutex_destroy(&rt->inj.lock);
@@ -135,6 +141,7 @@ sp_runtime_create(sp_runtime_t **out, const sp_config_t *cfg)
     rt->shards = calloc((size_t)rt->nshards, sizeof(*rt->shards));
     pthread_mutex_init(&rt->table_lock, NULL);
     pthread_mutex_init(&rt->inj.lock, NULL);
+    pthread_mutex_init(&rt->depot.lock, NULL);
     pthread_mutex_init(&rt->start_lock, NULL);
     pthread_cond_init(&rt->start_cond, NULL);
     sp__overflow_install();
@@ -196,7 +203,11 @@ sp_runtime_block_on(sp_runtime_t *rt, const sp_task_attr_t *attr, sp_task_fn fn,
         return -EINVAL;
     }
     struct block_on b = {.fn = fn, .arg = arg};
+    /* seq_cst: pairs with destroy's store of stopping and its load of
+     * foreign_spawning; either we see stopping or it waits for us. */
+    sp_fetch_add_seqcst(&rt->foreign_spawning, 1);
     int err = sp__task_spawn_on(rt, NULL, NULL, attr, block_on_entry, &b);
+    sp_fetch_add_seqcst(&rt->foreign_spawning, -1);
     if (err < 0) {
         return err;
     }
@@ -225,19 +236,26 @@ sp_run(const sp_config_t *cfg, sp_task_fn fn, void *arg)
 
 /* --- Shutdown ------------------------------------------------------------ */
 
-static void
+/* Cancel every task that is not DONE; returns how many there were. */
+static long
 cancel_all(struct sp_runtime *rt)
 {
+    long alive = 0;
     uint32_t chunks = sp_load_acquire(&rt->nchunks);
     for (uint32_t c = 0; c < chunks; c++) {
         for (uint32_t i = 0; i < SP_TABLE_CHUNK; i++) {
             struct sp__task *t = &rt->chunks[c][i];
-            sp_task_t h = {sp_load_acquire(&t->id_bits), rt};
-            if (h.bits && (sp_load_acquire(&t->state) & TS_MASK) != TS_DONE) {
-                sp__task_cancel_in(rt, h);
+            uint32_t st = sp_load_seqcst(&t->state) & TS_MASK;
+            if (st == TS_ACTIVE || st == TS_PARKED) {
+                sp_task_t h = {sp_load_acquire(&t->id_bits), rt};
+                alive++;
+                if (h.bits) {
+                    sp__task_cancel_in(rt, h);
+                }
             }
         }
     }
+    return alive;
 }
 
 int
@@ -249,12 +267,16 @@ sp_runtime_destroy(sp_runtime_t *rt)
     }
     sp_store_seqcst(&rt->stopping, 1);
     long wait_ns = 100000;
-    while (sp_load_seqcst(&rt->live) > 0) {
-        cancel_all(rt);
-        struct timespec ts = {0, wait_ns};
-        nanosleep(&ts, NULL);
-        if (wait_ns < 10000000) {
-            wait_ns *= 2;
+    int clean = 0;
+    while (clean < 2) {
+        long alive = cancel_all(rt);
+        clean = alive == 0 && sp_load_seqcst(&rt->foreign_spawning) == 0 ? clean + 1 : 0;
+        if (alive) {
+            struct timespec ts = {0, wait_ns};
+            nanosleep(&ts, NULL);
+            if (wait_ns < 10000000) {
+                wait_ns *= 2;
+            }
         }
     }
     stop_shards(rt);

@@ -9,8 +9,12 @@
  * beyond that mmap fails and spawn returns -ENOMEM).
  *
  * Each shard keeps up to cfg.stack_pool_max default-size stacks warm (a
- * first touch costs ~1.5 us per page); a stack freed beyond that high-water
- * mark is unmapped, returning its pages. Other sizes are mapped per spawn.
+ * first touch costs ~1.5 us per page). A full pool hands half of itself to
+ * the runtime's depot, and an empty one refills from it, so stacks flow
+ * from shards where tasks end to shards where they start (mapping and
+ * unmapping instead costs microseconds and TLB shootdowns). The depot's
+ * high-water mark is cfg.stack_pool_max per shard; a stack freed beyond it
+ * is unmapped, returning its pages. Other sizes are mapped per spawn.
  * Stack tops rotate through 64 offsets of 64 bytes so that the hot top
  * frames of many tasks do not alias in the L1 cache (BENCHMARKS.md). */
 #include <errno.h>
@@ -40,7 +44,12 @@ static _Atomic int guard_fallback; /* 1: this kernel lacks MADV_GUARD_INSTALL */
 static size_t
 page_round(size_t n)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    static _Atomic size_t page_size;
+    size_t page = sp_load_relaxed(&page_size);
+    if (sp_unlikely(page == 0)) {
+        page = (size_t)sysconf(_SC_PAGESIZE);
+        sp_store_relaxed(&page_size, page);
+    }
     return (n + page - 1) & ~(page - 1);
 }
 
@@ -94,12 +103,76 @@ map_stack(size_t map_len)
     return base;
 }
 
+static int
+pool_reserve(struct sp__shard *sh, unsigned need)
+{
+    if (sh->pool_n + need <= sh->pool_cap) {
+        return 0;
+    }
+    unsigned cap = sh->pool_cap ? sh->pool_cap : 64;
+    while (cap < sh->pool_n + need) {
+        cap *= 2;
+    }
+    void **pool = realloc(sh->pool, cap * sizeof(*pool));
+    if (!pool) {
+        return -1;
+    }
+    sh->pool = pool;
+    sh->pool_cap = cap;
+    return 0;
+}
+
+/* Refill an empty pool with up to half a pool's worth from the depot. */
+static void
+pool_refill(struct sp__shard *sh)
+{
+    struct sp__stack_depot *d = &sh->rt->depot;
+    unsigned want = sh->rt->cfg.stack_pool_max / 2 + 1;
+    if (pool_reserve(sh, want) < 0) {
+        return;
+    }
+    pthread_mutex_lock(&d->lock);
+    while (want-- && d->n) {
+        sh->pool[sh->pool_n++] = d->v[--d->n];
+    }
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* Move half of a full pool to the depot; unmap what exceeds its mark. */
+static void
+pool_spill(struct sp__shard *sh, size_t map_len)
+{
+    struct sp_runtime *rt = sh->rt;
+    struct sp__stack_depot *d = &rt->depot;
+    unsigned move = sh->pool_n / 2 + 1;
+    unsigned limit = rt->cfg.stack_pool_max * (unsigned)rt->nshards;
+    pthread_mutex_lock(&d->lock);
+    if (d->cap < limit) {
+        void **v = realloc(d->v, limit * sizeof(*v));
+        if (v) {
+            d->v = v;
+            d->cap = limit;
+        }
+    }
+    while (move && sh->pool_n && d->n < d->cap) {
+        d->v[d->n++] = sh->pool[--sh->pool_n];
+        move--;
+    }
+    pthread_mutex_unlock(&d->lock);
+    while (move-- && sh->pool_n) {
+        munmap(sh->pool[--sh->pool_n], map_len);
+    }
+}
+
 int
 sp__stack_alloc(struct sp__shard *sh, struct sp__task *t, size_t size)
 {
     size_t map_len = GUARD + page_round(size);
     size_t pooled_len = GUARD + page_round(t->rt->cfg.stack_size);
     void *base = NULL;
+    if (sh && map_len == pooled_len && !sh->pool_n) {
+        pool_refill(sh);
+    }
     if (sh && map_len == pooled_len && sh->pool_n) {
         base = sh->pool[--sh->pool_n];
     } else {
@@ -126,19 +199,13 @@ sp__stack_alloc(struct sp__shard *sh, struct sp__task *t, size_t size)
 }
 
 static int
-pool_put(struct sp__shard *sh, void *base)
+pool_put(struct sp__shard *sh, void *base, size_t map_len)
 {
     if (sh->pool_n >= sh->rt->cfg.stack_pool_max) {
-        return -1;
+        pool_spill(sh, map_len);
     }
-    if (sh->pool_n == sh->pool_cap) {
-        unsigned cap = sh->pool_cap ? sh->pool_cap * 2 : 64;
-        void **pool = realloc(sh->pool, cap * sizeof(*pool));
-        if (!pool) {
-            return -1;
-        }
-        sh->pool = pool;
-        sh->pool_cap = cap;
+    if (sh->pool_n >= sh->rt->cfg.stack_pool_max || pool_reserve(sh, 1) < 0) {
+        return -1;
     }
     sh->pool[sh->pool_n++] = base;
     return 0;
@@ -161,7 +228,7 @@ sp__stack_free(struct sp__shard *sh, struct sp__task *t)
     ASAN_UNPOISON_MEMORY_REGION(t->ctx.stack_lo, t->ctx.stack_size);
 #endif
     size_t pooled_len = GUARD + page_round(t->rt->cfg.stack_size);
-    if (t->stack_map_len != pooled_len || pool_put(sh, t->stack_map) < 0) {
+    if (t->stack_map_len != pooled_len || pool_put(sh, t->stack_map, pooled_len) < 0) {
         munmap(t->stack_map, t->stack_map_len);
     }
     t->stack_map = NULL;
@@ -174,4 +241,18 @@ sp__stack_pool_drain(struct sp__shard *sh)
     while (sh->pool_n) {
         munmap(sh->pool[--sh->pool_n], len);
     }
+}
+
+/* After every shard has drained its pool. */
+void
+sp__stack_depot_destroy(struct sp_runtime *rt)
+{
+    struct sp__stack_depot *d = &rt->depot;
+    size_t len = GUARD + page_round(rt->cfg.stack_size);
+    while (d->n) {
+        munmap(d->v[--d->n], len);
+    }
+    free(d->v);
+    d->v = NULL;
+    d->cap = 0;
 }

@@ -46,6 +46,7 @@ sp__table_alloc(struct sp_runtime *rt, struct sp__shard *sh)
     if (sh && sh->free_tasks) {
         struct sp__task *t = sh->free_tasks;
         sh->free_tasks = t->next;
+        sh->free_n--;
         return t;
     }
     pthread_mutex_lock(&rt->table_lock);
@@ -55,14 +56,40 @@ sp__table_alloc(struct sp_runtime *rt, struct sp__shard *sh)
     }
     struct sp__task *t = rt->free_global;
     if (sh) {
-        /* Take the whole list: later spawns on this shard need no lock. */
+        /* Take up to a chunk: later spawns on this shard need no lock. */
+        struct sp__task *last = t;
+        uint32_t n = 1;
+        while (n < SP_TABLE_CHUNK && last->next) {
+            last = last->next;
+            n++;
+        }
+        rt->free_global = last->next;
+        last->next = NULL;
         sh->free_tasks = t->next;
-        rt->free_global = NULL;
+        sh->free_n = n - 1;
     } else {
         rt->free_global = t->next;
     }
     pthread_mutex_unlock(&rt->table_lock);
     return t;
+}
+
+/* Give a chunk's worth of a long free list back to the runtime, so blocks
+ * freed on one shard can be reused by spawns on another instead of the
+ * table growing without bound. */
+static void
+give_back(struct sp_runtime *rt, struct sp__shard *sh)
+{
+    struct sp__task *first = sh->free_tasks, *last = first;
+    for (uint32_t i = 1; i < SP_TABLE_CHUNK; i++) {
+        last = last->next;
+    }
+    sh->free_tasks = last->next;
+    sh->free_n -= SP_TABLE_CHUNK;
+    pthread_mutex_lock(&rt->table_lock);
+    last->next = rt->free_global;
+    rt->free_global = first;
+    pthread_mutex_unlock(&rt->table_lock);
 }
 
 void
@@ -71,6 +98,9 @@ sp__table_free(struct sp_runtime *rt, struct sp__shard *sh, struct sp__task *t)
     if (sh && sh->rt == rt) {
         t->next = sh->free_tasks;
         sh->free_tasks = t;
+        if (++sh->free_n > 2 * SP_TABLE_CHUNK) {
+            give_back(rt, sh);
+        }
         return;
     }
     pthread_mutex_lock(&rt->table_lock);

@@ -9,10 +9,15 @@
  * never unmapped before the runtime, so checking a stale handle against
  * id_bits is always safe.
  *
- * Join protocol (Dekker pair on done/joiner, both seq_cst):
- *   finisher: store done = 1, then load joiner and wake it;
- *   joiner:   store joiner = self, then load done and park while 0.
- * Either the finisher sees the joiner or the joiner sees done. */
+ * Join protocol (Dekker pair on state/joiner, both seq_cst):
+ *   finisher: exchange state = DONE, then load joiner and wake it;
+ *   joiner:   store joiner = self, then load state and park until DONE.
+ * Either the finisher sees the joiner or the joiner sees DONE.
+ *
+ * join and detach do not take a reference: a valid handle owns one. They
+ * check the generation, claim the handle with a CAS, and check the
+ * generation again, so a stale handle is rejected (-ESRCH or -EINVAL)
+ * rather than followed. */
 #include <errno.h>
 #include <string.h>
 
@@ -43,13 +48,19 @@ sp_task_attr_init(sp_task_attr_t *attr)
     attr->place = SP_PLACE_STEALABLE;
 }
 
+static long
+pinned_load(struct sp__shard *sh)
+{
+    return sp_load_relaxed(&sh->pinned_own) + sp_load_relaxed(&sh->pinned_remote);
+}
+
 static int
 least_loaded(struct sp_runtime *rt)
 {
     int best = 0;
-    long best_load = sp_load_relaxed(&rt->shards[0]->pinned_load);
+    long best_load = pinned_load(rt->shards[0]);
     for (int i = 1; i < rt->nshards; i++) {
-        long load = sp_load_relaxed(&rt->shards[i]->pinned_load);
+        long load = pinned_load(rt->shards[i]);
         if (load < best_load) {
             best = i;
             best_load = load;
@@ -96,7 +107,6 @@ init_block(struct sp__task *t, struct sp_runtime *rt, const sp_task_attr_t *attr
     t->next = NULL;
     sp_store_relaxed(&t->cancelled, 0);
     sp_store_relaxed(&t->user_token, 0);
-    sp_store_relaxed(&t->done, 0);
     sp_store_relaxed(&t->joiner, NULL);
     sp_store_relaxed(&t->home, home);
     sp_store_relaxed(&t->resume, SP_NO_SHARD);
@@ -131,7 +141,8 @@ sp__task_spawn_on(struct sp_runtime *rt, struct sp__shard *from, sp_task_t *out,
     if (home < SP_NO_SHARD) {
         return home;
     }
-    if (sp_load_acquire(&rt->stopping)) {
+    /* seq_cst: pairs with sp_runtime_destroy (see foreign_spawning). */
+    if (sp_load_seqcst(&rt->stopping)) {
         return -ESHUTDOWN;
     }
     struct sp__task *t = sp__table_alloc(rt, from);
@@ -147,9 +158,8 @@ sp__task_spawn_on(struct sp_runtime *rt, struct sp__shard *from, sp_task_t *out,
     init_block(t, rt, attr, fn, arg, home);
     sp_store_relaxed(&t->handle, out ? H_ATTACHED : H_DETACHED);
     if (home != SP_NO_SHARD) {
-        sp_fetch_add_relaxed(&rt->shards[home]->pinned_load, 1);
+        sp__place_count(rt, home, 1);
     }
-    sp_fetch_add_seqcst(&rt->live, 1);
     uint64_t bits = ((uint64_t)++t->gen << 32) | t->index;
     sp_store_relaxed(&t->id_bits, bits);
     /* Release pairs with the CAS in sp__task_get: a reference taken there
@@ -191,15 +201,14 @@ sp__task_finish(struct sp__shard *sh, struct sp__task *t)
     sp__stack_free(sh, t);
     int home = sp_load_relaxed(&t->home);
     if (home != SP_NO_SHARD) {
-        sp_fetch_add_relaxed(&rt->shards[home]->pinned_load, -1);
+        sp__place_count(rt, home, -1);
     }
+    /* seq_cst: pairs with the joiner's store of joiner (Dekker, above). */
     sp_xchg_seqcst(&t->state, TS_DONE);
-    sp_store_seqcst(&t->done, 1); /* pairs with the joiner's load of done */
     struct sp__task *j = sp_load_seqcst(&t->joiner);
     if (j) {
         sp__wake(j);
     }
-    sp_fetch_add_seqcst(&rt->live, -1);
     sp__task_put(t);
 }
 
@@ -246,6 +255,37 @@ current_rt(void)
     return sh ? sh->rt : NULL;
 }
 
+/* Claim handle h (H_ATTACHED -> to) without taking a reference: see the
+ * comment at the top. Returns the block, or NULL with *err set. */
+static struct sp__task *
+claim_handle(struct sp_runtime *rt, sp_task_t h, uint32_t to, int *err)
+{
+    struct sp__task *t = h.bits ? sp__table_lookup(rt, (uint32_t)h.bits) : NULL;
+    if (!t || sp_load_acquire(&t->id_bits) != h.bits) {
+        *err = -ESRCH;
+        return NULL;
+    }
+    uint32_t hs = H_ATTACHED;
+    if (!sp_cas_seqcst(&t->handle, &hs, to)) {
+        *err = -EINVAL;
+        return NULL;
+    }
+    if (sp_load_acquire(&t->id_bits) != h.bits) {
+        /* The block was recycled between the checks (the handle was used
+         * concurrently elsewhere): undo the claim on the new task. */
+        sp_store_seqcst(&t->handle, H_ATTACHED);
+        *err = -ESRCH;
+        return NULL;
+    }
+    return t;
+}
+
+static int
+is_done(struct sp__task *t)
+{
+    return (sp_load_seqcst(&t->state) & TS_MASK) == TS_DONE;
+}
+
 int
 sp_task_join(sp_task_t h, intptr_t *result)
 {
@@ -254,41 +294,39 @@ sp_task_join(sp_task_t h, intptr_t *result)
         sp__log("sp_task_join: not called from a task");
         return -EPERM;
     }
-    if (h.rt && h.rt != self->rt) {
-        sp__log("sp_task_join: the task belongs to another runtime");
+    if ((h.rt && h.rt != self->rt) || h.bits == sp_load_relaxed(&self->id_bits)) {
+        sp__log("sp_task_join: the handle is %s",
+                h.bits == sp_load_relaxed(&self->id_bits) ? "the caller itself"
+                                                          : "of another runtime");
         return -EINVAL;
     }
-    struct sp__task *t = sp__task_get(self->rt, h);
-    if (!t) {
-        return -ESRCH;
-    }
-    uint32_t hs = H_ATTACHED;
-    if (t == self || !sp_cas_seqcst(&t->handle, &hs, H_JOINING)) {
-        sp__log("sp_task_join: handle is %s",
-                t == self ? "the caller itself" : "detached, joined or being joined");
-        sp__task_put(t);
-        return -EINVAL;
-    }
-    sp_store_seqcst(&t->joiner, self);
     int err = 0;
-    while (!sp_load_seqcst(&t->done)) {
-        err = sp__park(SP_DEADLINE_NONE);
-        if (err < 0) {
-            break;
+    struct sp__task *t = claim_handle(self->rt, h, H_JOINING, &err);
+    if (!t) {
+        if (err == -EINVAL) {
+            sp__log("sp_task_join: the handle is detached, joined or being joined");
         }
-    }
-    sp_store_seqcst(&t->joiner, NULL);
-    if (err < 0 && !sp_load_seqcst(&t->done)) {
-        sp_store_seqcst(&t->handle, H_ATTACHED);
-        sp__task_put(t);
         return err;
+    }
+    if (!is_done(t)) {
+        sp_store_seqcst(&t->joiner, self);
+        while (!is_done(t)) {
+            err = sp__park(SP_DEADLINE_NONE);
+            if (err < 0) {
+                break;
+            }
+        }
+        sp_store_seqcst(&t->joiner, NULL);
+        if (err < 0 && !is_done(t)) {
+            sp_store_seqcst(&t->handle, H_ATTACHED);
+            return err;
+        }
     }
     if (result) {
         *result = t->result;
     }
     sp_store_relaxed(&t->handle, H_RELEASED);
-    sp__task_put(t); /* ours */
-    sp__task_put(t); /* the handle's */
+    sp__task_put(t); /* the handle's reference */
     return 0;
 }
 
@@ -306,19 +344,19 @@ handle_rt_get(sp_task_t h, struct sp__task **out)
 int
 sp_task_detach(sp_task_t h)
 {
-    struct sp__task *t;
-    int err = handle_rt_get(h, &t);
-    if (err < 0) {
+    struct sp_runtime *rt = h.rt ? h.rt : current_rt();
+    if (!rt) {
+        return -EPERM;
+    }
+    int err = 0;
+    struct sp__task *t = claim_handle(rt, h, H_DETACHED, &err);
+    if (!t) {
+        if (err == -EINVAL) {
+            sp__log("sp_task_detach: the handle is detached, joined or being joined");
+        }
         return err;
     }
-    uint32_t hs = H_ATTACHED;
-    if (!sp_cas_seqcst(&t->handle, &hs, H_DETACHED)) {
-        sp__log("sp_task_detach: handle is detached, joined or being joined");
-        sp__task_put(t);
-        return -EINVAL;
-    }
-    sp__task_put(t);
-    sp__task_put(t);
+    sp__task_put(t); /* the handle's reference */
     return 0;
 }
 

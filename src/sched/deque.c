@@ -80,6 +80,14 @@ sp__deque_pop(struct sp__deque *dq)
     }
 }
 
+struct sp__task *
+sp__deque_peek(struct sp__deque *dq)
+{
+    uint32_t tail = sp_load_relaxed(&dq->tail);
+    uint32_t head = sp_load_acquire(&dq->head);
+    return head == tail ? NULL : sp_load_relaxed(&dq->slot[head & MASK]);
+}
+
 uint32_t
 sp__deque_steal(struct sp__deque *victim, struct sp__deque *own)
 {

@@ -34,6 +34,8 @@ struct sp__task *sp__deque_pop(struct sp__deque *dq);
 /* Any thread: move half of victim's tasks into the caller's own deque `own`
  * (which must be empty). Returns the number moved. */
 uint32_t sp__deque_steal(struct sp__deque *victim, struct sp__deque *own);
+/* Owner only: the task pop would return now, without taking it. */
+struct sp__task *sp__deque_peek(struct sp__deque *dq);
 /* Any thread; a snapshot. */
 uint32_t sp__deque_len(struct sp__deque *dq);
 

@@ -4,7 +4,12 @@
  * here, goes to the shard-private FIFO (no atomics). A stealable task goes
  * to the shard's work-stealing deque; when the deque is full, half of it
  * spills to the runtime's injector. A task for another shard travels
- * through that shard's inbox. */
+ * through that shard's inbox.
+ *
+ * Both local queues are FIFO, and every task queued by this shard gets a
+ * stamp: the next task to run is the older of the two heads. So a yield
+ * lets every task that was runnable before it run first, whichever queue
+ * it is in, and neither queue can starve the other. */
 #include "sched/sched.h"
 
 static void
@@ -58,6 +63,7 @@ deque_push(struct sp__shard *sh, struct sp__task *t)
 void
 sp__runq_push_local(struct sp__shard *sh, struct sp__task *t)
 {
+    sp_store_relaxed(&t->enq_seq, ++sh->enq_seq);
     if (sp_load_relaxed(&t->resume) != SP_NO_SHARD ||
         sp_load_relaxed(&t->home) != SP_NO_SHARD) {
         fifo_push(&sh->fifo, t);
@@ -90,17 +96,23 @@ sp__runq_requeue(struct sp__shard *sh, struct sp__task *t)
     sp__runq_push_local(sh, t);
 }
 
-/* Alternate between the two queues so neither starves the other. */
 struct sp__task *
 sp__runq_next(struct sp__shard *sh)
 {
-    struct sp__task *t;
-    if (++sh->tick & 1) {
-        t = fifo_pop(&sh->fifo);
-        return t ? t : sp__deque_pop(&sh->deque);
+    struct sp__task *f = sh->fifo.head;
+    if (!f) {
+        return sp__deque_pop(&sh->deque);
     }
-    t = sp__deque_pop(&sh->deque);
-    return t ? t : fifo_pop(&sh->fifo);
+    struct sp__task *d = sp__deque_peek(&sh->deque);
+    /* Signed difference: stamps wrap. A stolen or injected task carries
+     * another shard's stamp; comparing it is harmless, it only orders. */
+    if (d && (int32_t)(sp_load_relaxed(&d->enq_seq) - sp_load_relaxed(&f->enq_seq)) < 0) {
+        struct sp__task *t = sp__deque_pop(&sh->deque);
+        if (t) {
+            return t;
+        }
+    }
+    return fifo_pop(&sh->fifo);
 }
 
 int

@@ -34,10 +34,13 @@ struct sp__shard {
     unsigned pool_n, pool_cap;
     unsigned stack_color;          /* rotates stack tops by 64-byte steps */
     struct sp__task *free_tasks;   /* recycled control blocks */
+    uint32_t free_n;               /* length of free_tasks */
+    _Atomic long pinned_own;       /* pinned here by this shard, net; owner
+                                    * writes (relaxed), anyone reads */
     void *backend;                 /* the backend's per-shard state */
     void *altstack;                /* signal stack for overflow reports */
     uint64_t rng;                  /* victim choice */
-    unsigned tick;                 /* task runs, for the fairness tick */
+    uint32_t enq_seq;              /* stamps queued tasks: oldest runs first */
     int index;
     struct sp_runtime *rt;
     pthread_t thread;
@@ -49,7 +52,7 @@ struct sp__shard {
     SP_ALIGNED_CL _Atomic(struct sp__task *) inbox; /* MPSC, see inbox.c */
     SP_ALIGNED_CL _Atomic int sleeping; /* park/wake handshake (park.c) */
     _Atomic int tid;               /* kernel thread id, set at start */
-    _Atomic long pinned_load;      /* live tasks pinned here */
+    _Atomic long pinned_remote;    /* pinned here by other threads, net */
     int wake_fd;                   /* eventfd doorbell; fixed after setup */
     int ring_fd;                   /* MSG_RING target, -1 without uring */
 };
