@@ -5,6 +5,7 @@
 #   make runner             the test runner, build/<mode>/tests/runner
 #   make test               suite in release, asan and tsan (+ models)
 #   make test MODE=asan     one mode only (or TEST_MODES="asan tsan")
+#   make test RUNNER_ARGS="-f task_"   arguments for each runner
 #   make bench              release bench programs, then bench/run.sh $(BENCH_ARGS)
 #   make demo               release build, then build/release/examples/demo
 #   make check-headers      every public header compiles on its own
@@ -118,7 +119,7 @@ examples: $(EXAMPLE_BINS)
 
 test:
 	$(Q)MAKE='$(MAKE)' TEST_MODES='$(TEST_MODES)' TEST_MODELS='$(TEST_MODELS)' \
-	    sh mk/test-all.sh
+	    RUNNER_ARGS='$(RUNNER_ARGS)' sh mk/test-all.sh
 
 bench:
 	$(Q)$(MAKE) --no-print-directory MODE=release bench-build

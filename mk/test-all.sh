@@ -6,6 +6,7 @@
 #   TEST_MODES    modes to run, in order (default: release asan tsan)
 #   TEST_MODELS   1 to run tests/run-models.sh too (default 1)
 #   TEST_TIMEOUT  seconds one runner may take before it counts as failed (600)
+#   RUNNER_ARGS   extra arguments for each runner, e.g. "-q" or "-f task_"
 #   MAKE          the make to build with
 #
 # A mode whose runner cannot be built, crashes, times out or ends without a
@@ -70,7 +71,8 @@ run_mode() { # run_mode MODE
     asan) set -- "$@" ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1 ;;
     tsan) set -- "$@" TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ;;
     esac
-    set -- "$@" "$runner"
+    # shellcheck disable=SC2086
+    set -- "$@" "$runner" ${RUNNER_ARGS:-}
     { run_limited "$@" 2>&1 || echo "runner-exit-status: $?"; } | tee "$log"
     # TSan cannot start on kernels whose mmap randomization is wider than it
     # supports; running without address randomization fixes that.
