@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <errno.h>
 #include <stdint.h>
 
 #include "spindle.h"
@@ -177,6 +178,20 @@ void sp__overflow_thread_fini(void *altstack);
 void sp__wake(struct sp__task *t);
 int sp__park(uint64_t until);
 void sp__wake_after_park(struct sp__shard *sh, struct sp__task *t);
-int sp__suspend_result(struct sp__task *t);
+uint64_t sp__now(void);
+
+/* What a suspension point reports once the task runs again: the sticky
+ * cancellation and deadline conditions. */
+static inline int
+sp__suspend_result(struct sp__task *t)
+{
+    if (sp_unlikely(atomic_load_explicit(&t->cancelled, memory_order_seq_cst))) {
+        return -ECANCELED;
+    }
+    if (sp_unlikely(t->deadline != SP_DEADLINE_NONE) && sp__now() >= t->deadline) {
+        return -ETIMEDOUT;
+    }
+    return 0;
+}
 
 #endif

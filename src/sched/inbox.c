@@ -7,7 +7,7 @@
  * they were posted. No ABA problem: the only pop is the take-all exchange.
  * After pushing, the producer rings the shard's doorbell if it sleeps
  * (docs/design/park-wake.md). */
-#include "sched/sched.h"
+#include "sched/runq.h"
 
 void
 sp__inbox_post(struct sp__shard *to, struct sp__task *t)

@@ -69,12 +69,9 @@ void sp__shard_join(struct sp__shard *sh);
 void sp__shard_free(struct sp__shard *sh);
 void sp__shard_to_scheduler(struct sp__task *t, int reason);
 
-/* runq.c: where a runnable task goes. */
-void sp__runq_push_local(struct sp__shard *sh, struct sp__task *t);
+/* runq.c (and the inline runq.h): where a runnable task goes. */
 void sp__runq_submit(struct sp_runtime *rt, struct sp__task *t, int target);
-struct sp__task *sp__runq_next(struct sp__shard *sh);
 int sp__runq_has_work(struct sp__shard *sh);
-void sp__runq_requeue(struct sp__shard *sh, struct sp__task *t);
 
 /* inbox.c */
 void sp__inbox_post(struct sp__shard *to, struct sp__task *t);

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "io/io.h"
-#include "sched/sched.h"
+#include "sched/runq.h"
 
 #define BATCH 64
 

@@ -17,7 +17,7 @@
 #include <errno.h>
 
 #include "core/core.h"
-#include "sched/sched.h"
+#include "sched/runq.h"
 
 static void
 route(struct sp__task *t)
@@ -77,18 +77,6 @@ sp__wake_after_park(struct sp__shard *sh, struct sp__task *t)
      * moves the word away from ACTIVE|NOTIFY, so an exchange is enough. */
     sp_xchg_acqrel(&t->state, TS_ACTIVE);
     sp__runq_push_local(sh, t);
-}
-
-int
-sp__suspend_result(struct sp__task *t)
-{
-    if (sp_unlikely(sp_load_seqcst(&t->cancelled))) {
-        return -ECANCELED;
-    }
-    if (sp_unlikely(t->deadline != SP_DEADLINE_NONE) && sp__now() >= t->deadline) {
-        return -ETIMEDOUT;
-    }
-    return 0;
 }
 
 /* Park the calling task until a wake, its cancellation, its deadline or

@@ -1,0 +1,111 @@
+/* Run queues of one shard and the rule for where a runnable task goes;
+ * inline, since every task switch goes through here.
+ *
+ * A pinned task, or any task that must resume here because its timer lives
+ * here, goes to the shard-private FIFO (no atomics). A stealable task goes
+ * to the shard's work-stealing deque; when the deque is full, half of it
+ * spills to the runtime's injector. A task for another shard travels
+ * through that shard's inbox.
+ *
+ * Both local queues are FIFO, and every task queued by this shard gets a
+ * stamp: the next task to run is the older of the two heads. So a yield
+ * lets every task that was runnable before it run first, whichever queue
+ * it is in, and neither queue can starve the other. */
+#ifndef SP_SCHED_RUNQ_H
+#define SP_SCHED_RUNQ_H
+
+#include "sched/sched.h"
+
+static inline void
+fifo_push(struct sp__fifo *q, struct sp__task *t)
+{
+    t->next = NULL;
+    if (q->tail) {
+        q->tail->next = t;
+    } else {
+        q->head = t;
+    }
+    q->tail = t;
+    q->len++;
+}
+
+static inline struct sp__task *
+fifo_pop(struct sp__fifo *q)
+{
+    struct sp__task *t = q->head;
+    if (t) {
+        q->head = t->next;
+        if (!q->head) {
+            q->tail = NULL;
+        }
+        q->len--;
+    }
+    return t;
+}
+
+static inline void
+deque_push(struct sp__shard *sh, struct sp__task *t)
+{
+    while (sp__deque_push(&sh->deque, t) < 0) {
+        struct sp__task *head, *tail;
+        uint32_t n = sp__deque_claim_half(&sh->deque, &head, &tail);
+        if (n) {
+            sp__injector_push_batch(sh->rt, head, tail, n);
+        }
+    }
+    /* Another shard may be asleep while this one has surplus work: more
+     * queued than the one task it will run next, counting the task that is
+     * running now (a spawner that goes on computing is load too). Without
+     * the running task in the count, a spawn-then-compute would leave its
+     * child queued while the other shard sleeps (model
+     * park-wake-broken-surplus-only). */
+    if (sp__deque_len(&sh->deque) + (sh->current != NULL) + sh->fifo.len > 1) {
+        sp__park_notify_idle(sh->rt);
+    }
+}
+
+static inline void
+sp__runq_push_local(struct sp__shard *sh, struct sp__task *t)
+{
+    sp_store_relaxed(&t->enq_seq, ++sh->enq_seq);
+    if (sp_load_relaxed(&t->resume) != SP_NO_SHARD ||
+        sp_load_relaxed(&t->home) != SP_NO_SHARD) {
+        fifo_push(&sh->fifo, t);
+    } else {
+        deque_push(sh, t);
+    }
+}
+
+static inline void
+sp__runq_requeue(struct sp__shard *sh, struct sp__task *t)
+{
+    struct sp_runtime *rt = sh->rt;
+    if (sp_unlikely(rt->cfg.force_migrate) && rt->nshards > 1 &&
+        sp_load_relaxed(&t->home) == SP_NO_SHARD &&
+        sp_load_relaxed(&t->resume) == SP_NO_SHARD) {
+        sp__inbox_post(rt->shards[(sh->index + 1) % rt->nshards], t);
+        return;
+    }
+    sp__runq_push_local(sh, t);
+}
+
+static inline struct sp__task *
+sp__runq_next(struct sp__shard *sh)
+{
+    struct sp__task *f = sh->fifo.head;
+    if (!f) {
+        return sp__deque_pop(&sh->deque);
+    }
+    struct sp__task *d = sp__deque_peek(&sh->deque);
+    /* Signed difference: stamps wrap. A stolen or injected task carries
+     * another shard's stamp; comparing it is harmless, it only orders. */
+    if (d && (int32_t)(sp_load_relaxed(&d->enq_seq) - sp_load_relaxed(&f->enq_seq)) < 0) {
+        struct sp__task *t = sp__deque_pop(&sh->deque);
+        if (t) {
+            return t;
+        }
+    }
+    return fifo_pop(&sh->fifo);
+}
+
+#endif
