@@ -41,10 +41,10 @@ sp__ctx_init(struct sp__ctx *ctx, void *top, void (*entry)(void *), void *arg)
 {
 #if defined(__x86_64__)
     uint64_t *sp = (uint64_t *)top - 10; /* 80 bytes: frame (64) + pad (16) */
-    uint32_t mxcsr = __builtin_ia32_stmxcsr();
-    uint16_t fpucw;
-    __asm__ __volatile__("fnstcw %0" : "=m"(fpucw));
-    sp[0] = (uint64_t)mxcsr | ((uint64_t)fpucw << 32);
+    /* A new task starts with the ABI's initial FP control state (MXCSR
+     * 0x1f80: all exceptions masked, round to nearest; x87 CW 0x037f), as
+     * a new thread does, whatever its spawner has set. */
+    sp[0] = 0x1f80ull | (0x037full << 32);
     sp[1] = 0;                            /* r15 */
     sp[2] = 0;                            /* r14 */
     sp[3] = (uint64_t)(uintptr_t)entry;   /* r13 */

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "sched/sched.h"
+#include "sched/runq.h"
 
 struct sp__task *
 sp__task_current(void)
@@ -114,9 +114,12 @@ init_block(struct sp__task *t, struct sp_runtime *rt, const sp_task_attr_t *attr
     sp_store_relaxed(&t->state, TS_ACTIVE);
     t->deadline = SP_DEADLINE_NONE;
     memset(t->locals, 0, sizeof(t->locals));
-    const char *name = attr->name ? attr->name : "task";
-    size_t len = strnlen(name, SP_TASK_NAME_MAX - 1);
-    memcpy(t->name, name, len);
+    if (!attr->name) {
+        memcpy(t->name, "task", 5);
+        return;
+    }
+    size_t len = strnlen(attr->name, SP_TASK_NAME_MAX - 1);
+    memcpy(t->name, attr->name, len);
     t->name[len] = '\0';
 }
 
@@ -177,7 +180,11 @@ sp__task_spawn_on(struct sp_runtime *rt, struct sp__shard *from, sp_task_t *out,
         target = from ? from->index : (int)(sp_fetch_add_relaxed(&rt->rr, 1) % rt->nshards);
         sp_store_relaxed(&t->last_shard, target);
     }
-    sp__runq_submit(rt, t, target);
+    if (from && target == from->index) {
+        sp__runq_push_local(from, t);
+    } else {
+        sp__runq_submit(rt, t, target);
+    }
     return 0;
 }
 
