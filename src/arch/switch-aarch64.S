@@ -4,19 +4,38 @@
  *
  * Saves x19-x28, fp (x29), lr (x30), d8-d15 and FPCR on the current stack,
  * stores sp in *save_sp, loads next_sp and restores the same set. The return
- * is br to the restored lr (the analogue of x86's pop + jmp).
+ * is br to the restored lr (the analogue of x86's pop + jmp); ret in a
+ * BTI build (below).
+ *
+ * Branch Target Identification (-mbranch-protection=standard or bti, which
+ * defines __ARM_FEATURE_BTI_DEFAULT): the object must carry the BTI
+ * property note, or the linker drops BTI for the whole program or library;
+ * and once it is marked, every indirect branch (br/blr) into its guarded
+ * pages must land on a bti instruction. The resume points of a switch are
+ * return addresses after a bl, which are no landing pads, so in that build
+ * the return is ret, which BTI does not check. The trampoline is reached
+ * the same way and needs no landing pad either.
  *
  * Frame layout (176 bytes) from the saved sp upwards:
  *   +0 x19 x20  +16 x21 x22  +32 x23 x24  +48 x25 x26  +64 x27 x28
  *   +80 fp lr   +96 d8 d9  +112 d10 d11  +128 d12 d13  +144 d14 d15
  *   +160 fpcr  +168 pad
  */
+#if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
+#define SP_BTI_C hint #34 /* bti c: the function may be called indirectly */
+#define SP_RESUME ret x30
+#else
+#define SP_BTI_C
+#define SP_RESUME br x30
+#endif
+
     .text
     .globl sp__ctx_switch
     .hidden sp__ctx_switch
     .type sp__ctx_switch, %function
     .p2align 4
 sp__ctx_switch:
+    SP_BTI_C
     sub sp, sp, #176
     stp x19, x20, [sp, #0]
     stp x21, x22, [sp, #16]
@@ -46,7 +65,7 @@ sp__ctx_switch:
     ldr x9, [sp, #160]
     msr fpcr, x9
     add sp, sp, #176
-    br x30
+    SP_RESUME
     .size sp__ctx_switch, .-sp__ctx_switch
 
 /* First code a new task runs: x19 holds the argument, x20 the entry. */
@@ -63,3 +82,17 @@ sp__ctx_trampoline:
     .size sp__ctx_trampoline, .-sp__ctx_trampoline
 
     .section .note.GNU-stack,"",%progbits
+
+#if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
+/* NT_GNU_PROPERTY_TYPE_0 note: GNU_PROPERTY_AARCH64_FEATURE_1_AND = BTI. */
+    .section .note.gnu.property,"a"
+    .p2align 3
+    .word 4            /* name size */
+    .word 16           /* descriptor size */
+    .word 5            /* NT_GNU_PROPERTY_TYPE_0 */
+    .asciz "GNU"
+    .word 0xc0000000   /* GNU_PROPERTY_AARCH64_FEATURE_1_AND */
+    .word 4            /* property data size */
+    .word 1            /* GNU_PROPERTY_AARCH64_FEATURE_1_BTI */
+    .word 0            /* pad to 8 bytes */
+#endif
