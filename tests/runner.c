@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -369,6 +370,7 @@ run_child(const char *self, const struct test_entry *t, const char *backend)
     fflush(stdout);
     fflush(stderr);
     uint64_t start = test_clock_ns();
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         perror("fork");
@@ -376,6 +378,11 @@ run_child(const char *self, const struct test_entry *t, const char *backend)
     }
     if (pid == 0) {
         setpgid(0, 0);
+        /* If the runner is killed (a CI time limit), its test goes too. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+            _exit(2);
+        }
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
         setenv("SPINDLE_BACKEND", backend, 1);

@@ -22,7 +22,7 @@ uring_forced(void)
 
 /* --- shutdown with tasks still alive frees everything -------------------- */
 
-#define SHUT_N SCALE(10000)
+#define SHUT_N SCALE_LIVE(10000, 200)
 
 static atomic_long shut_started;
 static atomic_long shut_exited;
@@ -105,7 +105,13 @@ test_runtime_shutdown_frees_everything(void)
     printf("fds %d -> %d, maps %d -> %d\n", fds0, fds1, maps0, maps1);
     ASSERT_GT(fds0, 0);
     ASSERT_EQ(fds1, fds0);
-#ifdef SP_TEST_SANITIZED
+#if defined(TEST_TSAN)
+    /* ThreadSanitizer keeps per-fiber mappings after __tsan_destroy_fiber
+     * (dead thread contexts are quarantined, then reused): mappings say
+     * nothing here. The fd count above and the release build still do. */
+    (void)maps0;
+    (void)maps1;
+#elif defined(SP_TEST_SANITIZED)
     /* The sanitizer's allocator maps a new region now and then as its size
      * classes fill; a leaked stack or ring would still show here (SHUT_N of
      * them), and LeakSanitizer reports leaked heap memory at exit. */

@@ -12,7 +12,7 @@
 
 /* --- a million parked tasks ------------------------------------------------ */
 
-#define MANY SCALE(1000000)
+#define MANY SCALE_LIVE(1000000, 4000)
 #define MAX_MAP_COUNT 65530
 
 static atomic_long many_parked;

@@ -53,6 +53,17 @@
 #define TEST_OPAQUE __attribute__((noinline, noipa))
 #endif
 
+/* How many tasks may be alive at once. ThreadSanitizer makes every task a
+ * fiber, which it counts as a thread: it dies past 8128 of them, and each
+ * switch costs time in proportion to how many exist. So under TSan, tests
+ * that keep many tasks alive keep a fixed, smaller number instead. */
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#define SCALE_LIVE(n, tsan_n) (tsan_n)
+#else
+#define SCALE_LIVE(n, tsan_n) SCALE(n)
+#endif
+
 /* --- Assertions ---------------------------------------------------------- */
 
 /* Failures counted by EXPECT_* (reset by the runner before each test). */
