@@ -80,10 +80,20 @@ static inline void
 sp__runq_requeue(struct sp__shard *sh, struct sp__task *t)
 {
     struct sp_runtime *rt = sh->rt;
-    if (sp_unlikely(rt->cfg.force_migrate) && rt->nshards > 1 &&
-        sp_load_relaxed(&t->home) == SP_NO_SHARD &&
-        sp_load_relaxed(&t->resume) == SP_NO_SHARD) {
+    int stealable = sp_load_relaxed(&t->home) == SP_NO_SHARD &&
+                    sp_load_relaxed(&t->resume) == SP_NO_SHARD;
+    if (sp_unlikely(rt->cfg.force_migrate) && rt->nshards > 1 && stealable) {
         sp__inbox_post(rt->shards[(sh->index + 1) % rt->nshards], t);
+        return;
+    }
+    /* Overloaded (the injector holds tasks): a yielding stealable task goes
+     * behind them, so that all runnable stealable tasks take turns in one
+     * FIFO order (Go's Gosched does the same with its global queue).
+     * Requeued locally it would cycle in the deque while older tasks wait
+     * in the injector. */
+    if (stealable && sp_unlikely(sp_load_relaxed(&rt->inj.len) > 0)) {
+        t->next = NULL;
+        sp__injector_push_batch(rt, t, t, 1);
         return;
     }
     sp__runq_push_local(sh, t);

@@ -84,6 +84,12 @@ run_task(struct sp__shard *sh, struct sp__task *t)
 static inline void
 run_batch(struct sp__shard *sh)
 {
+    /* Refill from the injector while the deque is less than half full, so
+     * tasks that overflowed there keep their turn (see requeue). */
+    if (sp_unlikely(sp_load_relaxed(&sh->rt->inj.len) > 0) &&
+        sp__deque_len(&sh->deque) < SP_DEQUE_CAP / 2) {
+        sp__injector_take(sh);
+    }
     for (int i = 0; i < BATCH; i++) {
         /* A relaxed load of a line that is ours unless someone posted: so a
          * remote wake waits behind one task, not behind a whole batch. */

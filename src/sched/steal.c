@@ -48,8 +48,10 @@ sp__injector_take(struct sp__shard *sh)
         return 0;
     }
     int n = 0;
+    int room = (int)(SP_DEQUE_CAP - sp__deque_len(&sh->deque));
+    int batch = room < (int)INJECTOR_BATCH ? room : (int)INJECTOR_BATCH;
     pthread_mutex_lock(&inj->lock);
-    while (inj->head && n < (int)INJECTOR_BATCH) {
+    while (inj->head && n < batch) {
         struct sp__task *t = inj->head;
         inj->head = t->next;
         if (sp__deque_push(&sh->deque, t) < 0) {

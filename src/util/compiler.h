@@ -9,7 +9,13 @@
 /* A function the optimiser may neither inline nor analyse: the only safe way
  * to read per-thread state from code that may resume on another thread
  * (DESIGN.md, hazard 1). */
+#if defined(__has_attribute) && __has_attribute(noipa)
 #define SP_OPAQUE __attribute__((noinline, noipa))
+#else
+/* clang has no noipa; optnone also stops it from inferring attributes
+ * (readnone and the like) that would let a caller reuse the result. */
+#define SP_OPAQUE __attribute__((noinline, optnone))
+#endif
 #define SP_CACHELINE 64
 #define SP_ALIGNED_CL __attribute__((aligned(SP_CACHELINE)))
 #define SP_UNUSED __attribute__((unused))
