@@ -9,6 +9,7 @@
 #   make bench              release bench programs, then bench/run.sh $(BENCH_ARGS)
 #   make demo               release build, then build/release/examples/demo
 #   make check-headers      every public header compiles on its own
+#   make check-arch         context switch on x86-64 and aarch64 (qemu)
 #   make clean
 #
 # Outputs go to build/<mode>/. Missing system packages are installed by
@@ -108,7 +109,7 @@ endif
 # --- Top-level targets -----------------------------------------------------
 
 .PHONY: all lib runner tests bench-build bench examples demo test check-headers \
-        deps clean FORCE
+        check-arch deps clean FORCE
 .DEFAULT_GOAL := all
 
 all: lib bench-build examples
@@ -139,6 +140,11 @@ check-headers: | deps
 	    echo "#include \"$$h\"" | $(CC) -x c -fsyntax-only $(COMMON_CFLAGS) -Werror - \
 	        || exit 1; \
 	done
+
+# The context switch on x86-64 (gcc, clang) and aarch64 (cross gcc under
+# qemu-user); installs the cross tools if it can. Not part of make test.
+check-arch:
+	$(Q)bash tests/arch/run.sh
 
 deps:
 	$(Q)CC='$(CC)' sh mk/deps.sh build
