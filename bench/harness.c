@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@ bench_opts_t bench_opt = {
     .quick = 0,
     .filter = NULL,
     .list = 0,
+    .timeout_s = 300,
 };
 
 static const char *bench_prog = "bench";
@@ -65,19 +67,26 @@ bench_init(int argc, char **argv, const char *prog_help)
     if (env != NULL && *env != '\0') {
         bench_opt.warmup = parse_count(env, "BENCH_WARMUP", 0, 100);
     }
+    env = getenv("BENCH_TIMEOUT");
+    if (env != NULL && *env != '\0') {
+        bench_opt.timeout_s = parse_count(env, "BENCH_TIMEOUT", 0, 86400);
+    }
     env = getenv("BENCH_QUICK");
     if (env != NULL && *env != '\0' && strcmp(env, "0") != 0) {
         bench_opt.quick = 1;
     }
 
     int c;
-    while ((c = getopt(argc, argv, "r:w:qf:lh")) != -1) {
+    while ((c = getopt(argc, argv, "r:w:t:qf:lh")) != -1) {
         switch (c) {
         case 'r':
             bench_opt.reps = parse_count(optarg, "repetition count", 1, BENCH_MAX_REPS);
             break;
         case 'w':
             bench_opt.warmup = parse_count(optarg, "warm-up count", 0, 100);
+            break;
+        case 't':
+            bench_opt.timeout_s = parse_count(optarg, "timeout", 0, 86400);
             break;
         case 'q':
             bench_opt.quick = 1;
@@ -201,12 +210,37 @@ case_matches(const bench_case_t *c)
     return strstr(name, bench_opt.filter) != NULL;
 }
 
+/* The watchdog: a repetition that hangs (a lost wake-up in the runtime, say)
+ * ends the program with a message instead of blocking a whole bench run. */
+static char alarm_msg[512];
+static size_t alarm_len;
+
+static void
+on_alarm(int sig)
+{
+    (void)sig;
+    ssize_t w = write(STDERR_FILENO, alarm_msg, alarm_len);
+    (void)w;
+    _exit(124);
+}
+
 static int
 run_once(bench_case_t *c, int timed)
 {
     double v = 0.0;
     bench_extra_clear(c);
+    if (bench_opt.timeout_s > 0) {
+        int n = snprintf(alarm_msg, sizeof alarm_msg,
+                         "%s: %s/%s did not finish within %d s; giving up\n", bench_prog,
+                         c->workload, c->variant, bench_opt.timeout_s);
+        alarm_len = n < 0                          ? 0
+                    : (size_t)n < sizeof alarm_msg ? (size_t)n
+                                                   : sizeof alarm_msg - 1;
+        signal(SIGALRM, on_alarm);
+        alarm((unsigned)bench_opt.timeout_s);
+    }
     int rc = c->fn(c, &v);
+    alarm(0);
     if (rc != 0) {
         c->err = rc;
         fprintf(stderr, "%s: %s/%s failed: %s (%s); no more repetitions\n", bench_prog,

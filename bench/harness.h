@@ -15,6 +15,9 @@
  *   -r N        repetitions (default 5; environment BENCH_REPS)
  *   -w N        untimed warm-up repetitions per case (default 1;
  *               environment BENCH_WARMUP)
+ *   -t N        give up (exit status 124) when one repetition runs longer
+ *               than N seconds (default 300; environment BENCH_TIMEOUT;
+ *               0 disables the watchdog)
  *   -q          quick mode: smaller sizes (environment BENCH_QUICK=1)
  *   -f TEXT     run only the cases whose "workload/variant" contains TEXT
  *   -l          list the cases and exit
@@ -69,6 +72,7 @@ typedef struct bench_opts {
     int quick;
     const char *filter;
     int list;
+    int timeout_s;
 } bench_opts_t;
 
 extern bench_opts_t bench_opt;

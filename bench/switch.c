@@ -15,12 +15,17 @@
  * tasks * iters, is printed as a sanity check (slightly above 1).
  * Variants: pinned (SP_PLACE_LOCAL) and stealable, on a 1-shard runtime,
  * default stack size. About 8,000,000 switches per run (800,000 in quick
- * mode), at least 8 per task. */
+ * mode), at least 8 per task. A watchdog fails a run (-ETIMEDOUT) that is
+ * not done after 20 s, which happens only if some task never gets to run. */
 #include "harness.h"
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+/* A run that is not done after this long has a starved task. */
+#define SW_WATCHDOG_NS (20 * SP_NSEC_PER_SEC)
 
 typedef struct sw_params {
     unsigned tasks;
@@ -33,6 +38,8 @@ typedef struct sw_run {
     atomic_uint started;
     atomic_uint finished;
     atomic_int stop;
+    atomic_int timed_out;
+    uint64_t deadline; /* watchdog, sp_now_ns() scale */
     uint64_t t0, t1;
     uint64_t switches;
 } sw_run_t;
@@ -51,6 +58,13 @@ sw_task(void *arg)
         int rc = sp_task_yield();
         if (rc != 0) {
             return rc;
+        }
+        /* Watchdog: if some tasks never get to run (a scheduler that is
+         * not fair), the others would yield forever. */
+        if ((n & 1023) == 1023 && sp_now_ns() > run->deadline) {
+            atomic_store_explicit(&run->stop, 1, memory_order_relaxed);
+            atomic_store_explicit(&run->timed_out, 1, memory_order_relaxed);
+            return -ETIMEDOUT;
         }
         if (++n == iters) {
             if (atomic_fetch_add_explicit(&run->finished, 1, memory_order_relaxed) + 1 ==
@@ -79,6 +93,7 @@ sw_body(void *arg)
     sp_shard_stats_t before, after;
     bench_stats_sum(&before);
 
+    run->deadline = sp_now_ns() + SW_WATCHDOG_NS;
     int err = 0;
     unsigned spawned = 0;
     for (; spawned < k; spawned++) {
@@ -97,8 +112,17 @@ sw_body(void *arg)
             err = bench_fail("sp_task_join", rc);
         }
         if (err == 0 && r != 0) {
-            err = bench_fail("sp_task_yield", (int)r);
+            err = (int)r;
         }
+    }
+    if (atomic_load(&run->timed_out)) {
+        fprintf(stderr,
+                "switch: %u tasks: not every task had run after %llu s: the scheduler "
+                "starves some yielding tasks\n",
+                k, (unsigned long long)(SW_WATCHDOG_NS / SP_NSEC_PER_SEC));
+        err = -ETIMEDOUT;
+    } else if (err != 0) {
+        bench_fail("sp_task_yield", err);
     }
     bench_stats_sum(&after);
     free(h);
