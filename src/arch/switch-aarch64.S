@@ -20,6 +20,9 @@
  *   +0 x19 x20  +16 x21 x22  +32 x23 x24  +48 x25 x26  +64 x27 x28
  *   +80 fp lr   +96 d8 d9  +112 d10 d11  +128 d12 d13  +144 d14 d15
  *   +160 fpcr  +168 pad
+ *
+ * FPCR is switched only with -DSP_SAVE_FPU_CONTROL=1, as on x86-64 (see
+ * switch-x86_64.S for why and what the default asks of tasks).
  */
 #if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
 #define SP_BTI_C hint #34 /* bti c: the function may be called indirectly */
@@ -47,8 +50,10 @@ sp__ctx_switch:
     stp d10, d11, [sp, #112]
     stp d12, d13, [sp, #128]
     stp d14, d15, [sp, #144]
+#if SP_SAVE_FPU_CONTROL
     mrs x9, fpcr
     str x9, [sp, #160]
+#endif
     mov x9, sp
     str x9, [x0]
     mov sp, x1
@@ -62,8 +67,10 @@ sp__ctx_switch:
     ldp d10, d11, [sp, #112]
     ldp d12, d13, [sp, #128]
     ldp d14, d15, [sp, #144]
+#if SP_SAVE_FPU_CONTROL
     ldr x9, [sp, #160]
     msr fpcr, x9
+#endif
     add sp, sp, #176
     SP_RESUME
     .size sp__ctx_switch, .-sp__ctx_switch

