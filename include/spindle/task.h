@@ -12,7 +12,13 @@
  *
  * Suspension points (sp_task_yield, sp_task_join, sp_task_park, sleeps and
  * every I/O call) return -ECANCELED once the task has been cancelled and
- * -ETIMEDOUT once its deadline has passed; both conditions are sticky. */
+ * -ETIMEDOUT once its deadline has passed; both conditions are sticky.
+ *
+ * Floating-point control modes (rounding, exception masks) belong to the
+ * shard thread, not the task: a task that changes them with fesetround or
+ * fesetenv must restore them before its next suspension point, unless
+ * spindle is built with -DSP_SAVE_FPU_CONTROL=1 (about 35 ns more per
+ * switch). New tasks start with the ABI's default modes. */
 #ifndef SPINDLE_TASK_H
 #define SPINDLE_TASK_H
 
