@@ -58,8 +58,11 @@ SP_API void sp_config_init(sp_config_t *cfg);
 /* Create a runtime and start its shard threads. cfg may be NULL (defaults).
  * Suspends: no. Context: a thread that is not a shard.
  * Memory: *out is owned by the caller until sp_runtime_destroy().
- * Errors: -EINVAL a field is out of range (a message names it);
- *         -ENOMEM; -ENOSYS / -EPERM io_uring unavailable and backend=uring. */
+ * Errors: -EINVAL a field or environment variable is out of range (a
+ *         message names it), out is NULL, or called from a shard;
+ *         -ENOMEM; -ENOSYS / -EPERM io_uring unavailable and backend=uring;
+ *         -EAGAIN no thread could be created; other negative errno values
+ *         from ring, eventfd or signal-stack setup (logged). */
 SP_API int sp_runtime_create(sp_runtime_t **out, const sp_config_t *cfg);
 
 /* Spawn fn(arg) into the runtime from a thread that is not a shard, and
@@ -81,7 +84,8 @@ SP_API int sp_runtime_destroy(sp_runtime_t *rt);
 
 /* Create a runtime, run fn(arg) as its main task, destroy it.
  * Returns the main task's result, or a negative errno if the runtime could
- * not be created (then fn never ran). */
+ * not be created or the main task not spawned (then fn never ran). A main
+ * task that itself returns a negative value is indistinguishable from it. */
 SP_API intptr_t sp_run(const sp_config_t *cfg, sp_task_fn fn, void *arg);
 
 /* Number of shards. Context: any thread. */

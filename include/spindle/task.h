@@ -67,8 +67,8 @@ SP_API void sp_task_attr_init(sp_task_attr_t *attr);
  * Memory: arg is borrowed by the task; *out belongs to the caller and is
  * released exactly once, by sp_task_join or sp_task_detach.
  * Errors: -EINVAL NULL fn, unknown shard, stack size 0 < n < 16 KiB or
- *         > 1 GiB, LOCAL outside a task; -ESHUTDOWN runtime stopping;
- *         -ENOMEM; -EPERM called outside any runtime.
+ *         > 1 GiB; -ESHUTDOWN runtime stopping; -ENOMEM;
+ *         -EPERM called outside any task.
  * A failed spawn never runs fn. */
 SP_API int sp_task_spawn(sp_task_t *out, const sp_task_attr_t *attr, sp_task_fn fn,
                          void *arg);
@@ -76,22 +76,30 @@ SP_API int sp_task_spawn(sp_task_t *out, const sp_task_attr_t *attr, sp_task_fn 
 /* Wait for t to return and release the handle; *result (may be NULL)
  * receives fn's return value.
  * Suspends: yes. Context: any task.
+ * A target that has already returned is joined at once, even by a caller
+ * that is cancelled or past its deadline (nothing suspends).
  * Errors: -ECANCELED / -ETIMEDOUT the caller was cancelled / its deadline
- *         passed (t is not released; join again or detach it);
- *         -EINVAL the handle is detached, already joined, being joined by
- *         another task, or is the caller itself; -ESRCH no such task. */
+ *         passed while waiting (t is not released; join again or detach);
+ *         -EINVAL the handle is detached, being joined by another task,
+ *         belongs to another runtime, or is the caller itself; -ESRCH no
+ *         such task (never existed, or joined or detached and recycled);
+ *         -ENOMEM the caller has a deadline and no timer could be armed;
+ *         -EPERM not called from a task. */
 SP_API int sp_task_join(sp_task_t t, intptr_t *result);
 
 /* Release the handle without waiting; the task frees itself when done.
  * Suspends: no. Context: any task or thread.
- * Errors: -EINVAL already detached, joined or being joined; -ESRCH. */
+ * Errors: -EINVAL already detached or being joined; -ESRCH no such task
+ *         (joined or detached and recycled); -EPERM a handle without its
+ *         runtime (rebuilt from bits) used outside a task. */
 SP_API int sp_task_detach(sp_task_t t);
 
 /* Ask t to stop: its current suspension point (if it is parked) and every
  * later one return -ECANCELED. Cooperative: a task that never suspends is
  * not interrupted.
  * Suspends: no. Context: any task or thread.
- * Errors: -ESRCH the task has finished and its handle was released. */
+ * Errors: -ESRCH the task has finished and its handle was released;
+ *         -EPERM a handle without its runtime used outside a task. */
 SP_API int sp_task_cancel(sp_task_t t);
 
 /* Let other tasks run; the caller is requeued (a stealable task may come
@@ -102,16 +110,19 @@ SP_API int sp_task_cancel(sp_task_t t);
 SP_API int sp_task_yield(void);
 
 /* Suspend until another party calls sp_task_unpark() on this task (a
- * token: an unpark that comes first makes the next park return at once),
- * or the task is cancelled or its deadline passes. May return 0 spuriously:
- * callers re-check their condition in a loop.
+ * token: an unpark that comes first makes the next park return at once,
+ * and a pending token is consumed even by a cancelled task), or the task is
+ * cancelled or its deadline passes. The token may be stale (an unpark meant
+ * for an earlier wait), so callers re-check their condition in a loop.
  * Suspends: yes. Context: any task.
- * Errors: -ECANCELED, -ETIMEDOUT, -EPERM not in a task. */
+ * Errors: -ECANCELED, -ETIMEDOUT, -EPERM not in a task; -ENOMEM with a
+ *         deadline and no timer could be armed. */
 SP_API int sp_task_park(void);
 
 /* Make t runnable if it is parked in sp_task_park(), or give it the token.
  * Suspends: no. Context: any task or thread.
- * Errors: -ESRCH no such task. */
+ * Errors: -ESRCH no such task; -EPERM a handle without its runtime used
+ *         outside a task. */
 SP_API int sp_task_unpark(sp_task_t t);
 
 /* The calling task's handle (not an owning reference: never join or detach

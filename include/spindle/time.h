@@ -19,7 +19,7 @@ SP_API uint64_t sp_now_ns(void);
 /* Sleep at least ns nanoseconds (0 just yields).
  * Suspends: yes. Context: any task.
  * Errors: -ECANCELED; -ETIMEDOUT the task's deadline came first;
- *         -EPERM not in a task. */
+ *         -EPERM not in a task; -ENOMEM no timer could be armed. */
 SP_API int sp_sleep_ns(uint64_t ns);
 
 /* Sleep until sp_now_ns() >= deadline_ns. Same contract as sp_sleep_ns. */

@@ -49,7 +49,6 @@ on_segv(int sig, siginfo_t *info, void *uctx)
         write_str("spindle: stack overflow in task ");
         write_str(t->name);
         write_str("\n");
-        signal(SIGABRT, SIG_DFL);
         abort();
     }
     if (previous.sa_flags & SA_SIGINFO) {
@@ -87,7 +86,13 @@ sp__overflow_uninstall(void)
 {
     pthread_mutex_lock(&install_lock);
     if (--install_count == 0) {
-        sigaction(SIGSEGV, &previous, NULL);
+        /* Put the old handler back only if ours is still installed: the
+         * application may have installed its own since. */
+        struct sigaction now;
+        if (sigaction(SIGSEGV, NULL, &now) == 0 && (now.sa_flags & SA_SIGINFO) &&
+            now.sa_sigaction == on_segv) {
+            sigaction(SIGSEGV, &previous, NULL);
+        }
     }
     pthread_mutex_unlock(&install_lock);
 }

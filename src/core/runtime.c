@@ -11,8 +11,10 @@
  *      spawner DONE but visited the child's slot earlier may miss the
  *      child, and the next scan, which starts after, cannot;
  *   3. set `stop` and ring every shard's doorbell; each shard leaves its
- *      loop, closes its ring and eventfd and unmaps its pooled stacks;
- *   4. join the threads, free the shards and the task table. */
+ *      loop and unmaps its pooled stacks;
+ *   4. join the threads; only then close each ring and doorbell eventfd
+ *      (a doorbell closed earlier could be rung after its number was
+ *      reused), unmap the depot's stacks, free the task table. */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -137,8 +139,8 @@ sp_runtime_create(sp_runtime_t **out, const sp_config_t *cfg)
         free(rt);
         return err;
     }
-    rt->nshards = rt->cfg.shards;
-    rt->shards = calloc((size_t)rt->nshards, sizeof(*rt->shards));
+    rt->shards = calloc((size_t)rt->cfg.shards, sizeof(*rt->shards));
+    rt->nshards = rt->shards ? rt->cfg.shards : 0;
     pthread_mutex_init(&rt->table_lock, NULL);
     pthread_mutex_init(&rt->inj.lock, NULL);
     pthread_mutex_init(&rt->depot.lock, NULL);

@@ -2,6 +2,7 @@
  * sleeps in epoll_pwait2 (nanosecond timeouts) on its eventfd doorbell,
  * which every waker writes, shard or not. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -32,19 +33,20 @@ epoll_init(struct sp__shard *sh)
     }
     e->epfd = epoll_create1(EPOLL_CLOEXEC);
     sh->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (e->epfd < 0 || sh->wake_fd < 0) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (e->epfd < 0 || sh->wake_fd < 0 ||
+        epoll_ctl(e->epfd, EPOLL_CTL_ADD, sh->wake_fd, &ev) < 0) {
         int err = -errno;
         if (e->epfd >= 0) {
             close(e->epfd);
         }
         if (sh->wake_fd >= 0) {
             close(sh->wake_fd);
+            sh->wake_fd = -1; /* nobody may ring a number the app may reuse */
         }
         free(e);
         return err;
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    epoll_ctl(e->epfd, EPOLL_CTL_ADD, sh->wake_fd, &ev);
     sh->ring_fd = -1;
     sh->backend = e;
     return 0;
@@ -82,6 +84,17 @@ epoll_wait_for(struct sp__shard *sh, uint64_t timeout_ns)
         tsp = &ts;
     }
     int n = epoll_pwait2(e->epfd, evs, 8, tsp, NULL);
+    if (n < 0 && errno == ENOSYS) {
+        /* NOTE: epoll_pwait2 needs Linux 5.11; before it, millisecond
+         * timeouts rounded up (a timer may fire up to 1 ms late, never
+         * early). */
+        int ms = -1;
+        if (timeout_ns != UINT64_MAX) {
+            uint64_t t = (timeout_ns + 999999) / 1000000;
+            ms = t > INT32_MAX ? INT32_MAX : (int)t;
+        }
+        n = epoll_wait(e->epfd, evs, 8, ms);
+    }
     for (int i = 0; i < n; i++) {
         if (evs[i].data.ptr == NULL) {
             uint64_t v;

@@ -79,11 +79,11 @@ sp__park_idle(struct sp__shard *sh)
     rt->be->poll(sh);
 }
 
-void
+int
 sp__park_notify(struct sp__shard *to)
 {
     if (!sp_load_seqcst(&to->sleeping) || !sp_xchg_seqcst(&to->sleeping, 0)) {
-        return;
+        return 0;
     }
     struct sp__shard *cur = sp__shard_current();
     if (cur && cur->rt == to->rt) {
@@ -92,6 +92,7 @@ sp__park_notify(struct sp__shard *to)
     } else {
         to->rt->be->wake_from_thread(to);
     }
+    return 1;
 }
 
 void
@@ -101,9 +102,9 @@ sp__park_notify_idle(struct sp_runtime *rt)
         return;
     }
     for (int i = 0; i < rt->nshards; i++) {
-        struct sp__shard *q = rt->shards[i];
-        if (sp_load_seqcst(&q->sleeping)) {
-            sp__park_notify(q);
+        /* Try each sleeper until one is rung: another waker may have
+         * claimed the first one we see. */
+        if (sp__park_notify(rt->shards[i])) {
             return;
         }
     }

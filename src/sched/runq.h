@@ -107,8 +107,8 @@ sp__runq_next(struct sp__shard *sh)
         return sp__deque_pop(&sh->deque);
     }
     struct sp__task *d = sp__deque_peek(&sh->deque);
-    /* Signed difference: stamps wrap. A stolen or injected task carries
-     * another shard's stamp; comparing it is harmless, it only orders. */
+    /* Signed difference: stamps wrap. Stolen and injected tasks are
+     * stamped again on arrival (steal.c), so all stamps here are ours. */
     if (d && (int32_t)(sp_load_relaxed(&d->enq_seq) - sp_load_relaxed(&f->enq_seq)) < 0) {
         struct sp__task *t = sp__deque_pop(&sh->deque);
         if (t) {

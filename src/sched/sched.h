@@ -87,7 +87,7 @@ int sp__steal_visible(struct sp__shard *sh);
 
 /* park.c */
 void sp__park_idle(struct sp__shard *sh);
-void sp__park_notify(struct sp__shard *to);
+int sp__park_notify(struct sp__shard *to);
 void sp__park_notify_idle(struct sp_runtime *rt);
 
 #endif

@@ -19,6 +19,20 @@ next_random(struct sp__shard *sh)
     return x;
 }
 
+/* Give the tasks now in the (otherwise empty) own deque this shard's
+ * stamps: a stamp from another shard's counter would order them
+ * arbitrarily against this shard's FIFO (see runq.h). Owner-only. */
+static void
+restamp(struct sp__shard *sh)
+{
+    uint32_t head = sp_load_acquire(&sh->deque.head);
+    uint32_t tail = sp_load_relaxed(&sh->deque.tail);
+    for (uint32_t i = head; i != tail; i++) {
+        struct sp__task *t = sp_load_relaxed(&sh->deque.slot[i & (SP_DEQUE_CAP - 1)]);
+        sp_store_relaxed(&t->enq_seq, ++sh->enq_seq);
+    }
+}
+
 int
 sp__injector_push_batch(struct sp_runtime *rt, struct sp__task *head,
                         struct sp__task *tail, long n)
@@ -54,6 +68,7 @@ sp__injector_take(struct sp__shard *sh)
     while (inj->head && n < batch) {
         struct sp__task *t = inj->head;
         inj->head = t->next;
+        sp_store_relaxed(&t->enq_seq, ++sh->enq_seq);
         if (sp__deque_push(&sh->deque, t) < 0) {
             inj->head = t;
             break;
@@ -83,6 +98,7 @@ sp__steal(struct sp__shard *sh)
             }
             uint32_t got = sp__deque_steal(&victim->deque, &sh->deque);
             if (got) {
+                restamp(sh);
                 sp_counter_add(&sh->stats.stolen, got);
                 return 1;
             }
