@@ -35,8 +35,10 @@ typedef struct xp_params {
 
 typedef struct xp_run {
     _Alignas(64) atomic_uint_least64_t turn;
-    _Alignas(64) atomic_uint_least64_t ping_bits; /* P's handle, for Q */
-    uint64_t pong_bits;                           /* Q's handle, for P */
+    /* P's handle, for Q: written by P before its first release store of
+     * turn, read by Q after its acquire load of turn. */
+    _Alignas(64) sp_task_t ping_h;
+    sp_task_t pong_h; /* Q's handle, for P: written before P is spawned */
     _Alignas(64) atomic_int stop_background;
     const xp_params_t *p;
     uint64_t max_rounds;
@@ -94,8 +96,7 @@ pong(void *arg)
         if (seen == XP_DONE) {
             return 0;
         }
-        sp_task_t ping = {
-            .bits = atomic_load_explicit(&run->ping_bits, memory_order_acquire)};
+        sp_task_t ping = run->ping_h;
         atomic_store_explicit(&run->turn, 2 * i + 2, memory_order_release);
         rc = sp_task_unpark(ping);
         if (rc != 0) {
@@ -108,8 +109,8 @@ static intptr_t
 ping(void *arg)
 {
     xp_run_t *run = arg;
-    sp_task_t pongt = {.bits = run->pong_bits};
-    atomic_store_explicit(&run->ping_bits, sp_task_self().bits, memory_order_release);
+    sp_task_t pongt = run->pong_h;
+    run->ping_h = sp_task_self();
 
     uint64_t i = 0, t0 = 0, t1 = 0;
     int err = 0;
@@ -177,7 +178,7 @@ xp_body(void *arg)
         if (rc != 0) {
             err = bench_fail("sp_task_spawn(pong)", rc);
         } else {
-            run->pong_bits = q.bits;
+            run->pong_h = q;
             rc = sp_task_spawn(&p, &a0, ping, run);
             if (rc != 0) {
                 err = bench_fail("sp_task_spawn(ping)", rc);
@@ -226,7 +227,6 @@ xp_case(bench_case_t *c, double *value)
     static xp_run_t run; /* aligned members; too big to want on the stack */
     run = (xp_run_t){.p = p};
     atomic_init(&run.turn, 0);
-    atomic_init(&run.ping_bits, 0);
     atomic_init(&run.stop_background, 0);
     run.max_rounds = bench_size(1000000, 100000);
     run.budget_ns = bench_size(500, 100) * SP_NSEC_PER_MSEC;
