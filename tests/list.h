@@ -24,7 +24,7 @@ TEST(task_unpark_token, 30, 0)
 TEST(task_unpark_finished_esrch, 30, 0)
 
 /* tests/test-place.c */
-TEST(place_pinned_never_moves, 120, TEST_SLOW)
+TEST(place_pinned_never_moves, 60, TEST_SLOW)
 TEST(place_stealable_spreads, 60, 0)
 TEST(place_on_out_of_range_einval, 30, 0)
 TEST(place_pinned_distributes, 30, 0)
@@ -33,12 +33,12 @@ TEST(place_pin_unpin, 60, 0)
 TEST(place_unpin_spawned_on, 30, 0)
 
 /* tests/variant-tls.c, built at -O2 and at -O3 */
-TEST(tls_migrate_O2, 60, 0)
-TEST(tls_migrate_O3, 60, 0)
+TEST(tls_migrate_O2, 30, 0)
+TEST(tls_migrate_O3, 30, 0)
 
 /* tests/test-stack.c */
 /* Stacks do not depend on the backend: the million runs once. */
-TEST(stack_million_parked, 180, TEST_SLOW | TEST_URING_ONLY)
+TEST(stack_million_parked, 120, TEST_SLOW | TEST_URING_ONLY)
 TEST(stack_overflow_reported, 30, 0)
 TEST(stack_large_usable, 30, 0)
 TEST(stack_size_invalid_einval, 30, 0)
@@ -53,9 +53,9 @@ TEST(time_interval_ticks, 30, 0)
 TEST(time_interval_deadline, 30, 0)
 
 /* tests/test-wake.c */
-TEST(wake_hammer_cross_shard, 120, TEST_SLOW)
-TEST(wake_foreign_block_on, 120, TEST_SLOW)
-TEST(wake_two_foreign_threads, 120, TEST_SLOW)
+TEST(wake_hammer_cross_shard, 60, TEST_SLOW)
+TEST(wake_foreign_block_on, 60, TEST_SLOW)
+TEST(wake_two_foreign_threads, 60, TEST_SLOW)
 
 /* tests/test-runtime.c */
 TEST(runtime_shutdown_frees_everything, 60, 0)

@@ -92,6 +92,13 @@ hammer_watchdog(void *arg)
             atomic_fetch_add(&hammer_stalls, 1);
             fprintf(stderr, "stall: count %lu unchanged for %.1fs; player %lu waits for a wakeup\n",
                     c, (double)(sp_now_ns() - since) / 1e9, c & 1);
+            if (atomic_load(&hammer_stalls) >= 3) {
+                /* Kicks do not help either: a shard sleeps through every
+                 * wakeup. Nothing could shut this runtime down; end here
+                 * rather than in the runner's timeout. */
+                fprintf(stderr, "lost wakeup: no progress after 3 kicks; aborting\n");
+                abort();
+            }
             for (int i = 0; i < 2; i++) {
                 sp_task_t t = {.bits = atomic_load(&hammer_handle[i])};
                 sp_task_unpark(t);
