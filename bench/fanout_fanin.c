@@ -21,12 +21,19 @@
  * passes of the 64 requests (3 in quick mode) after one untimed pass. A
  * checksum of every task result, folded in join order over one pass, is
  * printed (checksum=); it must be identical between variants, and every
- * pass must reproduce it. */
+ * pass must reproduce it.
+ *
+ * With FANOUT_TRACE=1 in the environment, each task also records when and
+ * on which shard it started, and for the skewed cases a table per hot-task
+ * position (r mod 16) is printed: mean request time, when the hot task
+ * started, and how many light tasks ran on the hot task's shard. Tracing
+ * adds two clock reads per task. */
 #include "harness.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define FF_REQUESTS 64
@@ -42,7 +49,19 @@ typedef struct ff_params {
 typedef struct ff_job {
     uint64_t seed;
     uint64_t steps;
+    uint64_t start; /* trace only */
+    int shard;      /* trace only */
 } ff_job_t;
+
+/* Per hot-task position sums, trace mode only. */
+typedef struct ff_trace {
+    double req_us[FF_FANOUT];
+    double hot_start_us[FF_FANOUT];
+    double colocated[FF_FANOUT];
+    int n[FF_FANOUT];
+} ff_trace_t;
+
+static int ff_tracing; /* FANOUT_TRACE=1; read-only once the cases run */
 
 typedef struct ff_run {
     const ff_params_t *p;
@@ -50,12 +69,17 @@ typedef struct ff_run {
     uint64_t elapsed_ns;
     uint64_t checksum;
     uint64_t stolen, parks;
+    ff_trace_t *trace; /* NULL unless tracing */
 } ff_run_t;
 
 static intptr_t
 ff_work(void *arg)
 {
-    const ff_job_t *job = arg;
+    ff_job_t *job = arg;
+    if (ff_tracing) {
+        job->start = sp_now_ns();
+        job->shard = sp_shard_id();
+    }
     uint64_t x = job->seed;
     for (uint64_t i = 0; i < job->steps; i++) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
@@ -75,9 +99,24 @@ ff_steps(int skewed, int request, int j)
     return j == request % FF_FANOUT ? 20000 : 500;
 }
 
-/* One pass of the 64 requests; folds the results into *sum. */
+static void
+ff_trace_request(ff_trace_t *tr, const ff_job_t *jobs, int r, uint64_t t0, uint64_t t1)
+{
+    int hot = r % FF_FANOUT;
+    tr->req_us[hot] += (double)(t1 - t0) / 1000.0;
+    tr->hot_start_us[hot] += (double)(jobs[hot].start - t0) / 1000.0;
+    for (int j = 0; j < FF_FANOUT; j++) {
+        if (j != hot && jobs[j].shard == jobs[hot].shard) {
+            tr->colocated[hot] += 1.0;
+        }
+    }
+    tr->n[hot]++;
+}
+
+/* One pass of the 64 requests; folds the results into *sum. tr (trace mode,
+ * may be NULL) collects per-position times. */
 static int
-ff_pass(const ff_params_t *p, uint64_t *sum)
+ff_pass(const ff_params_t *p, uint64_t *sum, ff_trace_t *tr)
 {
     ff_job_t jobs[FF_FANOUT];
     sp_task_t h[FF_FANOUT];
@@ -94,6 +133,7 @@ ff_pass(const ff_params_t *p, uint64_t *sum)
     uint64_t acc = 0;
     for (int r = 0; r < FF_REQUESTS; r++) {
         int n = 0, err = 0;
+        uint64_t req_t0 = tr != NULL ? sp_now_ns() : 0;
         for (; n < FF_FANOUT; n++) {
             jobs[n].seed = ((uint64_t)r << 8 | (uint64_t)n) * 0x9e3779b97f4a7c15ull + 1;
             jobs[n].steps = ff_steps(p->skewed, r, n);
@@ -115,6 +155,9 @@ ff_pass(const ff_params_t *p, uint64_t *sum)
         if (err != 0) {
             return err;
         }
+        if (tr != NULL) {
+            ff_trace_request(tr, jobs, r, req_t0, sp_now_ns());
+        }
     }
     *sum = acc;
     return 0;
@@ -125,7 +168,7 @@ ff_body(void *arg)
 {
     ff_run_t *run = arg;
     uint64_t first = 0;
-    int rc = ff_pass(run->p, &first); /* warm-up pass: stacks, caches */
+    int rc = ff_pass(run->p, &first, NULL); /* warm-up pass: stacks, caches */
     if (rc != 0) {
         return rc;
     }
@@ -134,7 +177,7 @@ ff_body(void *arg)
     uint64_t t0 = sp_now_ns();
     for (int i = 0; i < run->passes; i++) {
         uint64_t sum = 0;
-        rc = ff_pass(run->p, &sum);
+        rc = ff_pass(run->p, &sum, run->trace);
         if (rc != 0) {
             return rc;
         }
@@ -160,11 +203,18 @@ ff_body(void *arg)
 static uint64_t expect_sum[2];
 static int have_sum[2];
 
+#define FF_NCASES 8
+static ff_trace_t traces[FF_NCASES];  /* one per case, trace mode */
+static bench_case_t cases[FF_NCASES]; /* the table is below */
+
 static int
 ff_case(bench_case_t *c, double *value)
 {
     const ff_params_t *p = c->arg;
     ff_run_t run = {.p = p, .passes = (int)bench_size(20, 3)};
+    if (ff_tracing) {
+        run.trace = &traces[c - cases];
+    }
     sp_config_t cfg;
     bench_config(&cfg, 2);
     if (p->set_spin) {
@@ -212,7 +262,7 @@ static const ff_params_t P_BAL_STEAL_SPIN = {0, 1, 1, 200 * SP_NSEC_PER_USEC};
 static const ff_params_t P_SKEW_PIN_SPIN = {1, 0, 1, 200 * SP_NSEC_PER_USEC};
 static const ff_params_t P_SKEW_STEAL_SPIN = {1, 1, 1, 200 * SP_NSEC_PER_USEC};
 
-static bench_case_t cases[] = {
+static bench_case_t cases[FF_NCASES] = {
     BENCH_CASE("fanout_fanin_balanced", "pinned-only", "us", ff_case, &P_BAL_PIN),
     BENCH_CASE("fanout_fanin_balanced", "stealable", "us", ff_case, &P_BAL_STEAL),
     BENCH_CASE("fanout_fanin_skewed", "pinned-only", "us", ff_case, &P_SKEW_PIN),
@@ -234,7 +284,26 @@ main(int argc, char **argv)
                "fan-out/fan-in of 16 CPU-only tasks per request on 2 shards, us per "
                "request.\nGoals: skewed stealable >= 1.15x faster than pinned-only; "
                "balanced pinned-only\nwithin 5% of stealable.\n");
+    const char *env = getenv("FANOUT_TRACE");
+    ff_tracing = env != NULL && *env != '\0' && strcmp(env, "0") != 0;
     int status = bench_run(cases, sizeof cases / sizeof cases[0]);
+
+    for (size_t i = 0; ff_tracing && i < sizeof cases / sizeof cases[0]; i++) {
+        const ff_params_t *p = cases[i].arg;
+        if (!p->skewed || !cases[i].selected || cases[i].nsamples == 0) {
+            continue;
+        }
+        printf("# trace %s/%s: hot position, request us, hot task start us, light "
+               "tasks on the hot task's shard\n",
+               cases[i].workload, cases[i].variant);
+        const ff_trace_t *tr = &traces[i];
+        for (int k = 0; k < FF_FANOUT; k++) {
+            if (tr->n[k] > 0) {
+                printf("#   %2d  %7.2f  %6.2f  %5.2f\n", k, tr->req_us[k] / tr->n[k],
+                       tr->hot_start_us[k] / tr->n[k], tr->colocated[k] / tr->n[k]);
+            }
+        }
+    }
 
     /* Ratios pinned-only / stealable from the medians, for the goals. */
     for (size_t i = 0; i + 1 < sizeof cases / sizeof cases[0]; i += 2) {
