@@ -85,6 +85,24 @@ test_count_fds(void)
 }
 
 int
+test_count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (d == NULL) {
+        return -1;
+    }
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.') {
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+int
 test_count_maps(void)
 {
     FILE *f = fopen("/proc/self/maps", "re");
@@ -180,6 +198,8 @@ test_runtime_create(sp_runtime_t **rt, const sp_config_t *cfg)
 int
 test_run_main(const sp_config_t *cfg, sp_task_fn fn, void *arg)
 {
+    int fds0 = test_count_fds();
+    int threads0 = test_count_threads();
     sp_runtime_t *rt;
     int r = test_runtime_create(&rt, cfg);
     if (r != TEST_PASS) {
@@ -191,6 +211,9 @@ test_run_main(const sp_config_t *cfg, sp_task_fn fn, void *arg)
     ASSERT_ERR(b, 0);
     ASSERT_ERR(d, 0);
     ASSERT_EQ(result, 0);
+    /* Shutdown left no fd open and no shard thread running. */
+    ASSERT_EQ(test_count_fds(), fds0);
+    ASSERT_EQ(test_count_threads(), threads0);
     return TEST_PASS;
 }
 

@@ -181,6 +181,9 @@ extern atomic_int test_failures;
  * one used to read it). -1 on error. */
 int test_count_fds(void);
 
+/* Threads of this process (entries of /proc/self/task). -1 on error. */
+int test_count_threads(void);
+
 /* Lines of /proc/self/maps: one per mapping (VMA). -1 on error. */
 int test_count_maps(void);
 
@@ -207,8 +210,9 @@ int test_runtime_create(sp_runtime_t **rt, const sp_config_t *cfg);
 
 /* Create a runtime from cfg (NULL: defaults), run fn(arg) as its main task
  * with sp_runtime_block_on(), destroy the runtime. Returns TEST_PASS if
- * everything succeeded and fn returned 0, TEST_SKIP if the backend is
- * unavailable, TEST_FAIL otherwise (with a message). */
+ * everything succeeded, fn returned 0, and the process has as many fds and
+ * threads as before; TEST_SKIP if the backend is unavailable; TEST_FAIL
+ * otherwise (with a message). */
 int test_run_main(const sp_config_t *cfg, sp_task_fn fn, void *arg);
 
 /* A config with the given shard count and otherwise defaults. */
