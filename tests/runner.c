@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -244,11 +245,28 @@ find_test(const char *name)
     return NULL;
 }
 
+#ifdef TEST_TSAN
+static void *
+noop_thread(void *arg)
+{
+    return arg;
+}
+#endif
+
 /* Run tests in this process: the mode a child uses, and the mode for gdb. */
 static int
 run_in_process(int argc, char **argv)
 {
     int worst = TEST_PASS;
+#ifdef TEST_TSAN
+    /* ThreadSanitizer starts a background thread of its own with the first
+     * pthread_create: start it now, so thread counts taken in tests before
+     * and after a runtime's life compare like with like. */
+    pthread_t th;
+    if (pthread_create(&th, NULL, noop_thread, NULL) == 0) {
+        pthread_join(th, NULL);
+    }
+#endif
     for (int i = 0; i < argc; i++) {
         const struct test_entry *t = find_test(argv[i]);
         if (t == NULL) {
