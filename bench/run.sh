@@ -75,6 +75,8 @@ OUT=bench/results/core-$STAMP.txt
         "$(git diff --quiet HEAD -- src include 2>/dev/null || echo '(src or include modified)')"
     echo "# host $(uname -srm), $(nproc 2>/dev/null || echo '?') CPUs"
     echo "# rounds=$ROUNDS reps=$REPS quick=$QUICK programs:$RUN_PROGS"
+    echo "# loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" \
+        "(other load on these 2-vCPU machines skews every number)"
 } >"$OUT"
 
 QFLAG=
@@ -96,6 +98,7 @@ while [ "$r" -le "$ROUNDS" ]; do
     r=$((r + 1))
 done
 rm -f "$OUT.tmp"
+echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" >>"$OUT"
 
 # The table. Groups keep their first-seen order.
 awk '
