@@ -251,7 +251,9 @@ cancel_all(struct sp_runtime *rt)
             if (st == TS_ACTIVE || st == TS_PARKED) {
                 sp_task_t h = {sp_load_acquire(&t->id_bits), rt};
                 alive++;
-                if (h.bits) {
+                /* Once is enough: cancellation is sticky, and a rescan
+                 * of a million parked tasks should not wake them again. */
+                if (h.bits && !sp_load_relaxed(&t->cancelled)) {
                     sp__task_cancel_in(rt, h);
                 }
             }

@@ -104,6 +104,30 @@ map_stack(size_t map_len)
 }
 
 static int
+by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Unmap n stacks of map_len bytes each, one munmap per run of adjacent
+ * mappings: stacks mapped one after another usually sit side by side, and
+ * every munmap in a multi-threaded process costs a TLB shootdown. */
+static void
+unmap_many(void **v, unsigned n, size_t map_len)
+{
+    qsort(v, n, sizeof(*v), by_address);
+    for (unsigned i = 0; i < n;) {
+        unsigned j = i + 1;
+        while (j < n && (char *)v[j] == (char *)v[j - 1] + map_len) {
+            j++;
+        }
+        munmap(v[i], (size_t)(j - i) * map_len);
+        i = j;
+    }
+}
+
+static int
 pool_reserve(struct sp__shard *sh, unsigned need)
 {
     if (sh->pool_n + need <= sh->pool_cap) {
@@ -159,9 +183,11 @@ pool_spill(struct sp__shard *sh, size_t map_len)
         move--;
     }
     pthread_mutex_unlock(&d->lock);
-    while (move-- && sh->pool_n) {
-        munmap(sh->pool[--sh->pool_n], map_len);
+    if (move > sh->pool_n) {
+        move = sh->pool_n;
     }
+    sh->pool_n -= move;
+    unmap_many(sh->pool + sh->pool_n, move, map_len);
 }
 
 int
@@ -238,9 +264,8 @@ void
 sp__stack_pool_drain(struct sp__shard *sh)
 {
     size_t len = GUARD + page_round(sh->rt->cfg.stack_size);
-    while (sh->pool_n) {
-        munmap(sh->pool[--sh->pool_n], len);
-    }
+    unmap_many(sh->pool, sh->pool_n, len);
+    sh->pool_n = 0;
 }
 
 /* After every shard has drained its pool. */
@@ -249,9 +274,8 @@ sp__stack_depot_destroy(struct sp_runtime *rt)
 {
     struct sp__stack_depot *d = &rt->depot;
     size_t len = GUARD + page_round(rt->cfg.stack_size);
-    while (d->n) {
-        munmap(d->v[--d->n], len);
-    }
+    unmap_many(d->v, d->n, len);
+    d->n = 0;
     free(d->v);
     d->v = NULL;
     d->cap = 0;
