@@ -27,6 +27,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -66,6 +67,38 @@ static const char *const bad_output[] = {
 };
 
 /* --- Helpers declared in test.h ------------------------------------------ */
+
+int
+test_run_child(void (*child)(void *arg), void *arg, char *out, size_t size, int *status)
+{
+    char path[] = "/tmp/spindle-child-XXXXXX";
+    int fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    unlink(path);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd);
+        return -1;
+    }
+    if (pid == 0) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        child(arg);
+        _exit(3);
+    }
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
+    }
+    ssize_t n = pread(fd, out, size - 1, 0);
+    close(fd);
+    out[n > 0 ? n : 0] = '\0';
+    return 0;
+}
 
 int
 test_count_fds(void)

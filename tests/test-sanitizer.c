@@ -47,12 +47,9 @@ canary_task(void *arg)
 }
 
 static void
-canary_child(int out_fd)
+canary_child(void *arg)
 {
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-    dup2(out_fd, STDOUT_FILENO);
-    dup2(out_fd, STDERR_FILENO);
+    (void)arg;
     sp_config_t cfg = test_config(1);
     sp_runtime_t *rt;
     if (sp_runtime_create(&rt, &cfg) != 0) {
@@ -72,23 +69,9 @@ test_sanitizer_asan_reports_task_frames(void)
     printf("skip: not an ASan build\n");
     return TEST_SKIP;
 #else
-    char path[] = "/tmp/spindle-canary-XXXXXX";
-    int fd = mkostemp(path, O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    unlink(path);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        canary_child(fd);
-    }
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
     static char out[65536];
-    ssize_t n = pread(fd, out, sizeof(out) - 1, 0);
-    close(fd);
-    out[n > 0 ? n : 0] = '\0';
+    int status = 0;
+    ASSERT_OK(test_run_child(canary_child, NULL, out, sizeof(out), &status));
     if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_SKIP) {
         printf("skip: runtime unavailable in the child\n");
         return TEST_SKIP;

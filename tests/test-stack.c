@@ -114,12 +114,9 @@ deep_recursion(void *arg)
 }
 
 static void
-overflow_child(int out_fd)
+overflow_child(void *arg)
 {
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-    dup2(out_fd, STDOUT_FILENO);
-    dup2(out_fd, STDERR_FILENO);
+    (void)arg;
     sp_config_t cfg = test_config(1);
     sp_runtime_t *rt;
     int r = sp_runtime_create(&rt, &cfg);
@@ -139,24 +136,9 @@ overflow_child(int out_fd)
 int
 test_stack_overflow_reported(void)
 {
-    char path[] = "/tmp/spindle-overflow-XXXXXX";
-    int fd = mkostemp(path, O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    unlink(path);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        overflow_child(fd);
-    }
+    static char out[16384];
     int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-
-    char out[16384];
-    ssize_t n = pread(fd, out, sizeof(out) - 1, 0);
-    close(fd);
-    out[n > 0 ? n : 0] = '\0';
+    ASSERT_OK(test_run_child(overflow_child, NULL, out, sizeof(out), &status));
     printf("--- child output ---\n%s--- end ---\n", out);
     if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_SKIP) {
         printf("skip: runtime unavailable in the child\n");

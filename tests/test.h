@@ -177,6 +177,12 @@ extern atomic_int test_failures;
 
 /* --- Helpers (tests/runner.c) ---------------------------------------------- */
 
+/* Run child(arg) in a forked process with stdout and stderr captured (no
+ * core dump); child must not return. Fills out (NUL-terminated) and
+ * *status (as from waitpid). 0, or -1 if fork or the capture file failed. */
+int test_run_child(void (*child)(void *arg), void *arg, char *out, size_t size,
+                   int *status);
+
 /* Open file descriptors of this process (entries of /proc/self/fd, minus the
  * one used to read it). -1 on error. */
 int test_count_fds(void);
