@@ -67,7 +67,17 @@ struct sp__shard *sp__shard_alloc(struct sp_runtime *rt, int index);
 int sp__shard_start(struct sp__shard *sh);
 void sp__shard_join(struct sp__shard *sh);
 void sp__shard_free(struct sp__shard *sh);
-void sp__shard_to_scheduler(struct sp__task *t, int reason);
+/* Task side: give the CPU back to the loop of whichever shard runs us now.
+ * Inline, so that a resumed task returns through one frame fewer: after a
+ * stack switch every return mispredicts (the return-stack buffer holds the
+ * other stack's call sites). */
+static inline void
+sp__shard_to_scheduler(struct sp__task *t, int reason)
+{
+    struct sp__shard *sh = sp__shard_current();
+    t->yield_reason = reason;
+    sp__ctx_jump(&t->ctx, &sh->sched_ctx, reason == YIELD_DONE);
+}
 
 /* runq.c (and the inline runq.h): where a runnable task goes. */
 void sp__runq_submit(struct sp_runtime *rt, struct sp__task *t, int target);

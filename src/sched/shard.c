@@ -42,15 +42,6 @@ sp__shard_set_current(struct sp__shard *sh)
     tls_shard = sh;
 }
 
-/* Task side: give the CPU back to the loop of whichever shard runs us now. */
-void
-sp__shard_to_scheduler(struct sp__task *t, int reason)
-{
-    struct sp__shard *sh = sp__shard_current();
-    t->yield_reason = reason;
-    sp__ctx_jump(&t->ctx, &sh->sched_ctx, reason == YIELD_DONE);
-}
-
 static void
 after_switch(struct sp__shard *sh, struct sp__task *t)
 {
