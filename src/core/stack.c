@@ -116,6 +116,9 @@ by_address(const void *a, const void *b)
 static void
 unmap_many(void **v, unsigned n, size_t map_len)
 {
+    if (n == 0) {
+        return; /* v may be NULL then, which qsort does not allow */
+    }
     qsort(v, n, sizeof(*v), by_address);
     for (unsigned i = 0; i < n;) {
         unsigned j = i + 1;
