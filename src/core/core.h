@@ -81,7 +81,9 @@ struct sp__task {
     uint32_t gen;             /* bumped at each spawn into this block */
     uint64_t deadline;        /* owner: the task itself */
 
-    void *stack_map;          /* whole mapping, guard included */
+    size_t stack_want;        /* usable size asked for at spawn */
+    void *stack_map;          /* whole mapping, guard included; NULL until
+                               * the first run */
     size_t stack_map_len;
     size_t stack_guard;       /* bytes of guard at the low end */
     unsigned stack_vg_id;     /* Valgrind stack id */
@@ -145,6 +147,7 @@ void sp__task_main(void *arg);
 struct sp__task *sp__task_current(void);
 int sp__task_check(struct sp__task *t);
 void sp__task_finish(struct sp__shard *sh, struct sp__task *t);
+int sp__task_first_run(struct sp__shard *sh, struct sp__task *t);
 struct sp__task *sp__task_get(struct sp_runtime *rt, sp_task_t h);
 void sp__task_put(struct sp__task *t);
 int sp__task_cancel_in(struct sp_runtime *rt, sp_task_t h);

@@ -152,12 +152,10 @@ sp__task_spawn_on(struct sp_runtime *rt, struct sp__shard *from, sp_task_t *out,
     if (!t) {
         return -ENOMEM;
     }
-    t->rt = rt;
-    int err = sp__stack_alloc(from, t, stack);
-    if (err < 0) {
-        sp__table_free(rt, from, t);
-        return err;
-    }
+    /* The stack is taken when the task first runs (sp__task_first_run), so
+     * spawning many tasks before any runs costs control blocks only. */
+    t->stack_map = NULL;
+    t->stack_want = stack;
     init_block(t, rt, attr, fn, arg, home);
     sp_store_relaxed(&t->handle, out ? H_ATTACHED : H_DETACHED);
     if (home != SP_NO_SHARD) {
@@ -199,13 +197,31 @@ sp_task_spawn(sp_task_t *out, const sp_task_attr_t *attr, sp_task_fn fn, void *a
     return sp__task_spawn_on(sh->rt, sh, out, attr, fn, arg);
 }
 
+/* Before a task's first run, on the shard that will run it: give it a
+ * stack. If none can be had, the task ends with result -ENOMEM without its
+ * entry ever running (joiners see that result); returns -ENOMEM then. */
+SP_COLD int
+sp__task_first_run(struct sp__shard *sh, struct sp__task *t)
+{
+    int err = sp__stack_alloc(sh, t, t->stack_want);
+    if (err < 0) {
+        sp__log("task %s: no stack (%s); it ends with -ENOMEM without running",
+                t->name, sp_err_name(err));
+        t->result = err;
+        sp__task_finish(sh, t);
+    }
+    return err;
+}
+
 /* Runs on the scheduler stack of the shard that ran the task last, after
  * the task's final switch: only now may its stack be reused. */
 void
 sp__task_finish(struct sp__shard *sh, struct sp__task *t)
 {
     struct sp_runtime *rt = t->rt;
-    sp__stack_free(sh, t);
+    if (t->stack_map) {
+        sp__stack_free(sh, t);
+    }
     int home = sp_load_relaxed(&t->home);
     if (home != SP_NO_SHARD) {
         sp__place_count(rt, home, -1);

@@ -64,6 +64,9 @@ after_switch(struct sp__shard *sh, struct sp__task *t)
 static inline void
 run_task(struct sp__shard *sh, struct sp__task *t)
 {
+    if (sp_unlikely(t->stack_map == NULL) && sp__task_first_run(sh, t) < 0) {
+        return;
+    }
     sh->current = t;
     sp_store_relaxed(&t->last_shard, sh->index);
     sp_counter_add(&sh->stats.switches, 1);
