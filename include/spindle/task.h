@@ -62,6 +62,8 @@ SP_API void sp_task_attr_init(sp_task_attr_t *attr);
 
 /* Create a task running fn(arg). attr may be NULL (defaults).
  * If out is NULL the task is detached: it frees itself when it returns.
+ * The stack is mapped when the task first runs; if that fails, the task
+ * ends with result -ENOMEM and fn never runs (a log line says so).
  * Suspends: no. Context: any task (for LOCAL: a task; from a non-shard
  * thread use sp_runtime_block_on).
  * Memory: arg is borrowed by the task; *out belongs to the caller and is
