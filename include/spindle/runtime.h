@@ -35,7 +35,9 @@ typedef struct sp_config {
     size_t stack_size;       /* default task stack, bytes (16 KiB .. 1 GiB) */
     sp_backend_t backend;
     uint64_t spin_ns;        /* how long an idle shard polls before sleeping */
-    unsigned stack_pool_max; /* warm stacks kept per shard; more are unmapped */
+    unsigned stack_pool_max; /* warm stacks kept per shard; the excess goes to
+                              * a shared depot of as many per shard, and
+                              * beyond that is unmapped */
     int force_migrate;       /* testing: every stealable yield changes shard */
 } sp_config_t;
 

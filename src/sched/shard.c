@@ -2,11 +2,13 @@
  * loop.
  *
  * The loop is a list of steps (docs/design/loop.md):
- *   1. drain the inbox   — tasks handed over by other threads, first, so a
- *                          remote wake is never behind more than one batch;
+ *   1. drain the inbox   — tasks handed over by other threads;
  *   2. run up to BATCH tasks from the run queues — the fairness tick: after
  *                          BATCH switches the loop comes back to steps 3-4
- *                          even if the queues never empty;
+ *                          even if the queues never empty. The batch first
+ *                          refills a half-empty deque from the injector,
+ *                          and checks the inbox before every switch, so a
+ *                          remote wake waits behind one task, not a batch;
  *   3. poll the backend  — submit prepared SQEs once per iteration, reap
  *                          completions (no syscall when nothing is in flight);
  *   4. expire timers     — after I/O, so a completion that raced its timeout
