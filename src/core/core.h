@@ -167,6 +167,8 @@ void sp__table_destroy(struct sp_runtime *rt);
 int sp__stack_alloc(struct sp__shard *sh, struct sp__task *t, size_t size);
 void sp__stack_free(struct sp__shard *sh, struct sp__task *t);
 void sp__stack_pool_drain(struct sp__shard *sh);
+void sp__stack_trash_flush(struct sp__shard *sh, unsigned max);
+#define SP_STACK_TRASH_CHUNK 64u
 void sp__stack_depot_destroy(struct sp_runtime *rt);
 size_t sp__stack_default(const struct sp_runtime *rt);
 int sp__stack_check_size(size_t size);

@@ -19,6 +19,7 @@
  * frames of many tasks do not alias in the L1 cache (BENCHMARKS.md). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -165,7 +166,53 @@ pool_refill(struct sp__shard *sh)
     pthread_mutex_unlock(&d->lock);
 }
 
-/* Move half of a full pool to the depot; unmap what exceeds its mark. */
+/* Stacks beyond every high-water mark wait in the shard's trash until the
+ * shard is idle (sp__stack_trash_flush, called before it sleeps): an
+ * munmap costs microseconds and a TLB shootdown, which on the busy path
+ * would delay every task queued behind it (10,000 timers firing 2 us apart
+ * fell 20 ms behind). An idle visit unmaps at most SP_STACK_TRASH_CHUNK stacks, so a
+ * timer due soon is not held up by a long flush. Past TRASH_MAX pending
+ * stacks half of them are unmapped at once, so a shard that never idles
+ * still returns memory. */
+#define TRASH_MAX 16384u
+
+static void
+trash_put(struct sp__shard *sh, void **v, unsigned n, size_t map_len)
+{
+    if (n == 0) {
+        return;
+    }
+    if (sh->trash_n + n > TRASH_MAX) {
+        sp__stack_trash_flush(sh, sh->trash_n / 2);
+    }
+    if (sh->trash_n + n > sh->trash_cap) {
+        unsigned cap = sh->trash_cap ? sh->trash_cap : 256;
+        while (cap < sh->trash_n + n) {
+            cap *= 2;
+        }
+        void **t = realloc(sh->trash, cap * sizeof(*t));
+        if (!t) {
+            unmap_many(v, n, map_len);
+            return;
+        }
+        sh->trash = t;
+        sh->trash_cap = cap;
+    }
+    memcpy(sh->trash + sh->trash_n, v, n * sizeof(*v));
+    sh->trash_n += n;
+}
+
+/* Unmap up to max stacks from the trash. */
+void
+sp__stack_trash_flush(struct sp__shard *sh, unsigned max)
+{
+    unsigned n = sh->trash_n < max ? sh->trash_n : max;
+    sh->trash_n -= n;
+    unmap_many(sh->trash + sh->trash_n, n, GUARD + page_round(sh->rt->cfg.stack_size));
+}
+
+/* Move half of a full pool to the depot; what exceeds its mark goes to the
+ * trash. */
 static void
 pool_spill(struct sp__shard *sh, size_t map_len)
 {
@@ -190,7 +237,7 @@ pool_spill(struct sp__shard *sh, size_t map_len)
         move = sh->pool_n;
     }
     sh->pool_n -= move;
-    unmap_many(sh->pool + sh->pool_n, move, map_len);
+    trash_put(sh, sh->pool + sh->pool_n, move, map_len);
 }
 
 int
@@ -269,6 +316,10 @@ sp__stack_pool_drain(struct sp__shard *sh)
     size_t len = GUARD + page_round(sh->rt->cfg.stack_size);
     unmap_many(sh->pool, sh->pool_n, len);
     sh->pool_n = 0;
+    sp__stack_trash_flush(sh, sh->trash_n);
+    free(sh->trash);
+    sh->trash = NULL;
+    sh->trash_cap = 0;
 }
 
 /* After every shard has drained its pool. */

@@ -63,6 +63,12 @@ sp__park_idle(struct sp__shard *sh)
     if (spin_for_work(sh)) {
         return;
     }
+    if (sh->trash_n) {
+        /* Idle: the time to pay for unmapping. Look for work again after,
+         * since it took a while. */
+        sp__stack_trash_flush(sh, SP_STACK_TRASH_CHUNK);
+        return;
+    }
     sp_store_seqcst(&sh->sleeping, 1);
     sp_fetch_add_seqcst(&rt->sleepers, 1);
     if (work_visible(sh)) {

@@ -32,6 +32,8 @@ struct sp__shard {
     struct sp__timer_heap timers;
     void **pool;                   /* warm default-size stack mappings */
     unsigned pool_n, pool_cap;
+    void **trash;                  /* stacks to unmap when idle (stack.c) */
+    unsigned trash_n, trash_cap;
     unsigned stack_color;          /* rotates stack tops by 64-byte steps */
     struct sp__task *free_tasks;   /* recycled control blocks */
     uint32_t free_n;               /* length of free_tasks */
