@@ -100,28 +100,11 @@ test_run_child(void (*child)(void *arg), void *arg, char *out, size_t size, int 
     return 0;
 }
 
-int
-test_count_fds(void)
+/* Entries of a /proc directory, "." and ".." excluded; -1 on error. */
+static int
+count_entries(const char *path)
 {
-    DIR *d = opendir("/proc/self/fd");
-    if (d == NULL) {
-        return -1;
-    }
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] != '.') {
-            n++;
-        }
-    }
-    closedir(d);
-    return n - 1; /* the directory stream's own fd */
-}
-
-int
-test_count_threads(void)
-{
-    DIR *d = opendir("/proc/self/task");
+    DIR *d = opendir(path);
     if (d == NULL) {
         return -1;
     }
@@ -134,6 +117,19 @@ test_count_threads(void)
     }
     closedir(d);
     return n;
+}
+
+int
+test_count_fds(void)
+{
+    int n = count_entries("/proc/self/fd");
+    return n < 0 ? -1 : n - 1; /* the directory stream's own fd */
+}
+
+int
+test_count_threads(void)
+{
+    return count_entries("/proc/self/task");
 }
 
 int
