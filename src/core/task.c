@@ -443,11 +443,13 @@ sp_task_park(void)
 int
 sp_task_yield(void)
 {
-    struct sp__task *t = sp__task_current();
+    struct sp__shard *sh = sp__shard_current();
+    struct sp__task *t = sh ? sh->current : NULL;
     if (!t) {
         return -EPERM;
     }
-    sp__shard_to_scheduler(t, YIELD_REQUEUE);
+    sp__shard_switch_out(sh, t, YIELD_REQUEUE);
+    /* sh is stale from here on: the task may have moved. */
     return sp__suspend_result(t);
 }
 

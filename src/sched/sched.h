@@ -74,11 +74,16 @@ void sp__shard_free(struct sp__shard *sh);
  * stack switch every return mispredicts (the return-stack buffer holds the
  * other stack's call sites). */
 static inline void
-sp__shard_to_scheduler(struct sp__task *t, int reason)
+sp__shard_switch_out(struct sp__shard *sh, struct sp__task *t, int reason)
 {
-    struct sp__shard *sh = sp__shard_current();
     t->yield_reason = reason;
     sp__ctx_jump(&t->ctx, &sh->sched_ctx, reason == YIELD_DONE);
+}
+
+static inline void
+sp__shard_to_scheduler(struct sp__task *t, int reason)
+{
+    sp__shard_switch_out(sp__shard_current(), t, reason);
 }
 
 /* runq.c (and the inline runq.h): where a runnable task goes. */
