@@ -190,6 +190,10 @@ int test_count_fds(void);
 /* Threads of this process (entries of /proc/self/task). -1 on error. */
 int test_count_threads(void);
 
+/* test_count_threads once it is at most want, or after ~5 s, whichever comes
+ * first: threads that pthread_join has reaped leave /proc a moment later. */
+int test_settled_threads(int want);
+
 /* Lines of /proc/self/maps: one per mapping (VMA). -1 on error. */
 int test_count_maps(void);
 

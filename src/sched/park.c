@@ -17,6 +17,9 @@
 #include "io/io.h"
 #include "sched/sched.h"
 
+/* Unmapping waits for an idle stretch with no timer due within this. */
+#define TRASH_QUIET_NS (1000 * 1000)
+
 static int
 work_visible(struct sp__shard *sh)
 {
@@ -63,9 +66,10 @@ sp__park_idle(struct sp__shard *sh)
     if (spin_for_work(sh)) {
         return;
     }
-    if (sh->trash_n) {
-        /* Idle: the time to pay for unmapping. Look for work again after,
-         * since it took a while. */
+    if (sh->trash_n && sp__timer_next(&sh->timers) > sp__now() + TRASH_QUIET_NS) {
+        /* Idle, and no timer due soon: the time to pay for unmapping (each
+         * munmap also interrupts the other shards with a TLB shootdown).
+         * Look for work again after, since it took a while. */
         sp__stack_trash_flush(sh, SP_STACK_TRASH_CHUNK);
         return;
     }
