@@ -7,6 +7,7 @@
 
 #include "spindle/error.h"
 #include "spindle/runtime.h"
+#include "spindle/sync.h"
 #include "spindle/task.h"
 #include "spindle/time.h"
 

@@ -57,6 +57,12 @@ TEST(wake_hammer_cross_shard, 60, TEST_SLOW)
 TEST(wake_foreign_block_on, 60, TEST_SLOW)
 TEST(wake_two_foreign_threads, 60, TEST_SLOW)
 
+/* tests/test-sync.c */
+TEST(sync_mutex_exclusion, 60, 0)
+TEST(sync_mutex_fifo_handoff, 30, 0)
+TEST(sync_mutex_cancel_waiter, 30, 0)
+TEST(sync_mutex_misuse, 30, 0)
+
 /* tests/test-runtime.c */
 TEST(runtime_shutdown_frees_everything, 60, 0)
 TEST(runtime_create_destroy_cycles, 30, 0)
