@@ -182,6 +182,7 @@ void sp__overflow_thread_fini(void *altstack);
 /* wake.c */
 void sp__wake(struct sp__task *t);
 int sp__park(uint64_t until);
+void sp__park_nointr(void);
 void sp__wake_after_park(struct sp__shard *sh, struct sp__task *t);
 uint64_t sp__now(void);
 

@@ -123,3 +123,18 @@ sp__park(uint64_t until)
     }
     return sp__suspend_result(t);
 }
+
+/* Park until a wake, ignoring cancellation and the deadline: for the few
+ * waits that must finish whatever happens (a condition variable taking its
+ * mutex back). May return spuriously. */
+void
+sp__park_nointr(void)
+{
+    struct sp__task *t = sp__task_current();
+    uint32_t s = sp_load_acquire(&t->state);
+    if (s & TS_NOTIFY) {
+        sp_xchg_acqrel(&t->state, TS_ACTIVE);
+        return;
+    }
+    sp__shard_to_scheduler(t, YIELD_PARK);
+}
