@@ -10,8 +10,8 @@
 #include <errno.h>
 
 #include "spindle/sync.h"
-#include "sync/sync.h"
 #include "sync/object.h"
+#include "sync/sync.h"
 
 struct mutex {
     struct sp__spin lock;
@@ -20,6 +20,52 @@ struct mutex {
     struct sp__waitq q;
 };
 SP_SYNC_FITS(struct mutex, sp_mutex_t);
+
+static int
+lock_as(struct mutex *m, struct sp__task *self, unsigned wait_flags)
+{
+    uint64_t me = sp_load_relaxed(&self->id_bits);
+    sp__spin_lock(&m->lock);
+    if (sp_likely(m->owner == 0)) {
+        m->owner = me;
+        sp__spin_unlock(&m->lock);
+        return 0;
+    }
+    if (m->owner == me) {
+        sp__spin_unlock(&m->lock);
+        sp__log("sp_mutex_lock: the calling task already holds the mutex");
+        return -EDEADLK;
+    }
+    struct sp__waiter w = {0};
+    sp__waitq_push(&m->q, &w, self);
+    /* The unlocker sets owner to our id before granting, so success needs
+     * nothing more here. */
+    return sp__waiter_wait_ex(&m->lock, &m->q, &w, wait_flags);
+}
+
+int
+sp__mutex_check(sp_mutex_t *mp, const char *fn)
+{
+    return sp__sync_check(mp, SP_SYNC_MAGIC((struct mutex *)mp), fn, "mutex");
+}
+
+int
+sp__mutex_is_held_by(sp_mutex_t *mp, struct sp__task *t)
+{
+    struct mutex *m = (struct mutex *)mp;
+    sp__spin_lock(&m->lock);
+    int held = m->owner == sp_load_relaxed(&t->id_bits);
+    sp__spin_unlock(&m->lock);
+    return held;
+}
+
+void
+sp__mutex_relock(sp_mutex_t *mp, struct sp__task *self)
+{
+    int err = lock_as((struct mutex *)mp, self, SP_WAIT_NOINTR);
+    SP_ASSERT(err == 0);
+    (void)err;
+}
 
 int
 sp_mutex_init(sp_mutex_t *mp)
@@ -37,7 +83,7 @@ int
 sp_mutex_destroy(sp_mutex_t *mp)
 {
     struct mutex *m = (struct mutex *)mp;
-    int err = sp__sync_check(mp, m ? m->magic : 0, "sp_mutex_destroy", "mutex");
+    int err = sp__sync_check(mp, SP_SYNC_MAGIC(m), "sp_mutex_destroy", "mutex");
     if (err < 0) {
         return err;
     }
@@ -56,38 +102,22 @@ int
 sp_mutex_lock(sp_mutex_t *mp)
 {
     struct mutex *m = (struct mutex *)mp;
-    int err = sp__sync_check(mp, m ? m->magic : 0, "sp_mutex_lock", "mutex");
-    struct sp__task *self = sp__sync_self("sp_mutex_lock");
-    if (err < 0 || !self) {
-        return err < 0 ? err : -EPERM;
+    struct sp__task *self;
+    int err = sp__sync_enter(mp, SP_SYNC_MAGIC(m), "sp_mutex_lock", "mutex", &self);
+    if (err < 0) {
+        return err;
     }
-    uint64_t me = sp_load_relaxed(&self->id_bits);
-    sp__spin_lock(&m->lock);
-    if (sp_likely(m->owner == 0)) {
-        m->owner = me;
-        sp__spin_unlock(&m->lock);
-        return 0;
-    }
-    if (m->owner == me) {
-        sp__spin_unlock(&m->lock);
-        sp__log("sp_mutex_lock: the calling task already holds the mutex");
-        return -EDEADLK;
-    }
-    struct sp__waiter w = {0};
-    sp__waitq_push(&m->q, &w, self);
-    /* The unlocker sets owner to our id before granting, so success needs
-     * nothing more here. */
-    return sp__waiter_wait(&m->lock, &m->q, &w);
+    return lock_as(m, self, 0);
 }
 
 int
 sp_mutex_trylock(sp_mutex_t *mp)
 {
     struct mutex *m = (struct mutex *)mp;
-    int err = sp__sync_check(mp, m ? m->magic : 0, "sp_mutex_trylock", "mutex");
-    struct sp__task *self = sp__sync_self("sp_mutex_trylock");
-    if (err < 0 || !self) {
-        return err < 0 ? err : -EPERM;
+    struct sp__task *self;
+    int err = sp__sync_enter(mp, SP_SYNC_MAGIC(m), "sp_mutex_trylock", "mutex", &self);
+    if (err < 0) {
+        return err;
     }
     uint64_t me = sp_load_relaxed(&self->id_bits);
     sp__spin_lock(&m->lock);
@@ -103,10 +133,10 @@ int
 sp_mutex_unlock(sp_mutex_t *mp)
 {
     struct mutex *m = (struct mutex *)mp;
-    int err = sp__sync_check(mp, m ? m->magic : 0, "sp_mutex_unlock", "mutex");
-    struct sp__task *self = sp__sync_self("sp_mutex_unlock");
-    if (err < 0 || !self) {
-        return err < 0 ? err : -EPERM;
+    struct sp__task *self;
+    int err = sp__sync_enter(mp, SP_SYNC_MAGIC(m), "sp_mutex_unlock", "mutex", &self);
+    if (err < 0) {
+        return err;
     }
     struct sp__wake_list wl = {.n = 0};
     sp__spin_lock(&m->lock);

@@ -12,7 +12,9 @@
 
 #include <errno.h>
 #include <stdalign.h>
+#include <stdint.h>
 
+#include "util/compiler.h"
 #include "util/log.h"
 
 #define SP_SYNC_LIVE 0x53594e43u /* "SYNC" */

@@ -119,11 +119,22 @@ void sp__waitq_unlink(struct sp__waitq *q, struct sp__waiter *w);
  * The waiter stays linked: pass it to sp__waitq_grant. */
 struct sp__waiter *sp__waitq_claim(struct sp__waitq *q);
 
+/* Lock held, w linked. 1 if w may be granted (not a select waiter, or its
+ * select is now won by w's case); 0 if its select is over, and then w has
+ * been unlinked. */
+int sp__waitq_try_claim(struct sp__waitq *q, struct sp__waiter *w);
+
 /* Lock held. Unlink w, hand it `result`, and add its task to wl (flushed
  * by the caller after unlocking, with sp__wake_list_flush). Returns 0, or
- * -EAGAIN if wl is full (nothing done: flush and retry). */
+ * -EAGAIN if wl is full (nothing done). Make room with
+ * sp__wake_list_make_room BEFORE claiming: a claim of a select waiter
+ * cannot be taken back. */
 int sp__waitq_grant(struct sp__waitq *q, struct sp__waiter *w, int result,
                     struct sp__wake_list *wl);
+
+/* Lock held. If wl is full, release the lock, flush wl and take the lock
+ * again; returns 1 then (the protected state may have changed), else 0. */
+int sp__wake_list_make_room(struct sp__spin *lock, struct sp__wake_list *wl);
 
 /* Lock NOT held. Wake every task in wl and drop their references. */
 void sp__wake_list_flush(struct sp__wake_list *wl);
@@ -136,8 +147,43 @@ void sp__wake_list_flush(struct sp__wake_list *wl);
  * -ETIMEDOUT with w unlinked. */
 int sp__waiter_wait(struct sp__spin *lock, struct sp__waitq *q, struct sp__waiter *w);
 
+/* sp__waiter_wait with options:
+ *   SP_WAIT_NOINTR          cancellation and the deadline do not end the
+ *                           wait (only a grant does);
+ *   SP_WAIT_LOCKED_ON_ERROR on -ECANCELED / -ETIMEDOUT return with the lock
+ *                           still held, so that the caller can undo its
+ *                           arrival in the same critical section as the
+ *                           unlink (a barrier's count, an rwlock's queue). */
+#define SP_WAIT_NOINTR 0x1u
+#define SP_WAIT_LOCKED_ON_ERROR 0x2u
+int sp__waiter_wait_ex(struct sp__spin *lock, struct sp__waitq *q, struct sp__waiter *w,
+                       unsigned flags);
+
+/* Lock held. Grant `result` to every waiter that arrived before `before`
+ * (a q->seq snapshot), releasing the lock to flush wakes whenever a batch
+ * fills up. Returns with the lock held and wl flushed except for the last
+ * batch (the caller flushes it after unlocking). Counts granted waiters. */
+int sp__waitq_grant_all(struct sp__spin *lock, struct sp__waitq *q, uint64_t before,
+                        int result, struct sp__wake_list *wl);
+
+/* mutex.c, for the condition variable. The mutex must be live. */
+struct sp_mutex;
+int sp__mutex_check(struct sp_mutex *m, const char *fn);
+int sp__mutex_is_held_by(struct sp_mutex *m, struct sp__task *t);
+/* Take m back for self, waiting in line; cancellation does not stop it. */
+void sp__mutex_relock(struct sp_mutex *m, struct sp__task *self);
+
 /* Common entry checks: the calling task, or NULL after logging "FN: not
  * called from a task". */
 struct sp__task *sp__sync_self(const char *fn);
+
+/* The checks at the top of a blocking or owner-tracking call: obj is live
+ * (sp__sync_check) and a task is calling. 0 with *self set, or -EINVAL /
+ * -EPERM (logged). */
+int sp__sync_enter(const void *obj, uint32_t magic, const char *fn, const char *what,
+                   struct sp__task **self);
+
+/* magic of an object pointer that may be NULL. */
+#define SP_SYNC_MAGIC(p) ((p) ? (p)->magic : 0u)
 
 #endif

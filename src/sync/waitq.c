@@ -18,6 +18,7 @@
 #include <sched.h>
 
 #include "sched/sched.h"
+#include "sync/object.h"
 #include "sync/sync.h"
 
 /* Spins before the lock holder is assumed descheduled and the CPU given
@@ -80,24 +81,33 @@ sp__waitq_unlink(struct sp__waitq *q, struct sp__waiter *w)
     w->linked = 0;
 }
 
+int
+sp__waitq_try_claim(struct sp__waitq *q, struct sp__waiter *w)
+{
+    if (!w->sel) {
+        return 1;
+    }
+    /* seq_cst: the selecting task's own attempt to end its select
+     * (cancellation, or a case it found ready) is a CAS on the same word;
+     * exactly one of them moves it away from -1. */
+    int none = -1;
+    if (atomic_compare_exchange_strong(&w->sel->winner, &none, w->sel_case)) {
+        return 1;
+    }
+    /* Another case won (or the select gave up): this waiter is dead weight
+     * here. Its owner unlinks the rest of its waiters itself. */
+    sp__waitq_unlink(q, w);
+    return 0;
+}
+
 struct sp__waiter *
 sp__waitq_claim(struct sp__waitq *q)
 {
     struct sp__waiter *w;
     while ((w = q->head) != NULL) {
-        if (!w->sel) {
+        if (sp__waitq_try_claim(q, w)) {
             return w;
         }
-        /* seq_cst: the selecting task's own attempt to end its select
-         * (cancellation, or a case it found ready) is a CAS on the same
-         * word; exactly one of them moves it away from -1. */
-        int none = -1;
-        if (atomic_compare_exchange_strong(&w->sel->winner, &none, w->sel_case)) {
-            return w;
-        }
-        /* Another case won (or the select gave up): this waiter is dead
-         * weight here. Its owner unlinks the rest of its waiters itself. */
-        sp__waitq_unlink(q, w);
     }
     return NULL;
 }
@@ -124,6 +134,18 @@ sp__waitq_grant(struct sp__waitq *q, struct sp__waiter *w, int result,
     return 0;
 }
 
+int
+sp__wake_list_make_room(struct sp__spin *lock, struct sp__wake_list *wl)
+{
+    if (wl->n < SP_WAKE_BATCH) {
+        return 0;
+    }
+    sp__spin_unlock(lock);
+    sp__wake_list_flush(wl);
+    sp__spin_lock(lock);
+    return 1;
+}
+
 void
 sp__wake_list_flush(struct sp__wake_list *wl)
 {
@@ -135,11 +157,17 @@ sp__wake_list_flush(struct sp__wake_list *wl)
 }
 
 int
-sp__waiter_wait(struct sp__spin *lock, struct sp__waitq *q, struct sp__waiter *w)
+sp__waiter_wait_ex(struct sp__spin *lock, struct sp__waitq *q, struct sp__waiter *w,
+                   unsigned flags)
 {
     sp__spin_unlock(lock);
     for (;;) {
-        int err = sp__park(SP_DEADLINE_NONE);
+        int err = 0;
+        if (flags & SP_WAIT_NOINTR) {
+            sp__park_nointr();
+        } else {
+            err = sp__park(SP_DEADLINE_NONE);
+        }
         /* acquire: pairs with the release store in sp__waitq_grant. */
         if (sp_load_acquire(&w->done)) {
             return w->result;
@@ -152,10 +180,37 @@ sp__waiter_wait(struct sp__spin *lock, struct sp__waitq *q, struct sp__waiter *w
                 return w->result;
             }
             sp__waitq_unlink(q, w);
-            sp__spin_unlock(lock);
+            if (!(flags & SP_WAIT_LOCKED_ON_ERROR)) {
+                sp__spin_unlock(lock);
+            }
             return err;
         }
     }
+}
+
+int
+sp__waiter_wait(struct sp__spin *lock, struct sp__waitq *q, struct sp__waiter *w)
+{
+    return sp__waiter_wait_ex(lock, q, w, 0);
+}
+
+int
+sp__waitq_grant_all(struct sp__spin *lock, struct sp__waitq *q, uint64_t before,
+                    int result, struct sp__wake_list *wl)
+{
+    int n = 0;
+    struct sp__waiter *w;
+    while ((w = q->head) != NULL && w->seq < before) {
+        if (sp__wake_list_make_room(lock, wl)) {
+            continue;
+        }
+        if (!sp__waitq_try_claim(q, w)) {
+            continue; /* a select waiter whose select is over: dropped */
+        }
+        sp__waitq_grant(q, w, result, wl);
+        n++;
+    }
+    return n;
 }
 
 struct sp__task *
@@ -166,4 +221,16 @@ sp__sync_self(const char *fn)
         sp__log("%s: not called from a task", fn);
     }
     return t;
+}
+
+int
+sp__sync_enter(const void *obj, uint32_t magic, const char *fn, const char *what,
+               struct sp__task **self)
+{
+    int err = sp__sync_check(obj, magic, fn, what);
+    if (err < 0) {
+        return err;
+    }
+    *self = sp__sync_self(fn);
+    return *self ? 0 : -EPERM;
 }
