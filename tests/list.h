@@ -71,6 +71,21 @@ TEST(sync_notify_event, 30, 0)
 TEST(sync_cond_bounded_queue, 60, 0)
 TEST(sync_waitgroup_barrier_once, 60, 0)
 
+/* tests/test-chan.c */
+TEST(chan_mpmc_exactly_once, 120, 0)
+TEST(chan_mpmc_unbuffered_exactly_once, 120, 0)
+TEST(chan_unbuffered_rendezvous, 30, 0)
+TEST(chan_fifo_ring_and_parked, 30, 0)
+TEST(chan_close_wakes_parked, 30, 0)
+TEST(chan_cancel_parked_fixed, 30, 0)
+TEST(chan_cancel_parked_race, 60, 0)
+TEST(chan_deadline_timedout, 30, 0)
+TEST(chan_select_exactly_one, 120, 0)
+TEST(chan_select_all_closed, 30, 0)
+TEST(chan_select_try, 30, 0)
+TEST(chan_oneshot, 30, 0)
+TEST(chan_misuse, 30, 0)
+
 /* tests/test-runtime.c */
 TEST(runtime_shutdown_frees_everything, 60, 0)
 TEST(runtime_create_destroy_cycles, 30, 0)
