@@ -86,6 +86,21 @@ TEST(chan_select_try, 30, 0)
 TEST(chan_oneshot, 30, 0)
 TEST(chan_misuse, 30, 0)
 
+/* tests/test-group.c */
+TEST(group_call_busy_shard, 60, 0)
+TEST(group_call_cancelled, 30, 0)
+TEST(group_call_deadline, 30, 0)
+TEST(group_call_flow_control, 60, 0)
+TEST(group_call_bad_shard, 30, 0)
+TEST(group_token_tree, 30, 0)
+TEST(group_token_wait_cancelled, 30, 0)
+TEST(group_token_misuse, 30, 0)
+TEST(group_first_error_cancels, 30, 0)
+TEST(group_deadline, 30, 0)
+TEST(group_mixed_placements, 30, 0)
+TEST(group_join_cancelled, 30, 0)
+TEST(group_misuse, 30, 0)
+
 /* tests/test-runtime.c */
 TEST(runtime_shutdown_frees_everything, 60, 0)
 TEST(runtime_create_destroy_cycles, 30, 0)

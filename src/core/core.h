@@ -140,6 +140,11 @@ struct sp_runtime {
     pthread_cond_t start_cond;
     int started;              /* shards done with setup; under start_lock */
     int start_err;            /* first setup error; under start_lock */
+
+    /* Flow control of cross-shard calls (src/sync/call.c): a table of
+     * nshards x nshards counters made by the first call (CAS from NULL,
+     * acq_rel), freed with the runtime. */
+    _Atomic(void *) calls;
 };
 
 /* task.c */

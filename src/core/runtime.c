@@ -81,6 +81,7 @@ free_runtime(struct sp_runtime *rt)
     sp__stack_depot_destroy(rt);
     pthread_mutex_destroy(&rt->depot.lock);
     sp__table_destroy(rt);
+    free(sp_load_relaxed(&rt->calls)); /* plain memory: see src/sync/call.c */
     pthread_mutex_destroy(&rt->table_lock);
     pthread_mutex_destroy(&rt->inj.lock);
     pthread_mutex_destroy(&rt->start_lock);

@@ -173,6 +173,12 @@ int sp__mutex_is_held_by(struct sp_mutex *m, struct sp__task *t);
 /* Take m back for self, waiting in line; cancellation does not stop it. */
 void sp__mutex_relock(struct sp_mutex *m, struct sp__task *self);
 
+/* call.c, also for group.c: join h to the end, whatever happens to the
+ * calling task meanwhile (its cancellation and deadline are masked during
+ * the join and restored after). 0, or a join error other than -ECANCELED
+ * and -ETIMEDOUT. */
+int sp__call_join_nointr(sp_task_t h, intptr_t *result);
+
 /* Common entry checks: the calling task, or NULL after logging "FN: not
  * called from a task". */
 struct sp__task *sp__sync_self(const char *fn);
