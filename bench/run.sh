@@ -50,7 +50,7 @@ BIN=${BENCH_DIR:-build/release/bench}
 if [ $# -gt 0 ]; then
     PROGS=$*
 else
-    PROGS="spawn_join yield_pingpong switch xshard_pingpong fanout_fanin"
+    PROGS="spawn_join yield_pingpong switch xshard_pingpong xshard_call fanout_fanin"
 fi
 
 RUN_PROGS=
