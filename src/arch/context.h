@@ -34,6 +34,61 @@ struct sp__ctx {
 void sp__ctx_switch(void **save_sp, void *next_sp);
 void sp__ctx_trampoline(void);
 
+#if defined(__x86_64__) && !SP_SAVE_FPU_CONTROL
+/* sp__ctx_switch written inline, with the same frame (switch-x86_64.S), so
+ * either may resume a context the other saved. Why inline: a call to the
+ * switch pushes a return-stack-buffer entry that the other side never pops,
+ * so the first `ret` after every switch (the suspending function returning
+ * to its caller) was predicted from the wrong stack and missed, ~10 ns each
+ * time. Without the call, the entry on top of the buffer after a switch is
+ * the one the resumed side pushed before it switched out: the call site of
+ * its own suspending function, which the resumed code returns to next.
+ *
+ * The frame is pushed below the red zone (128 bytes the compiler may use
+ * below rsp without moving it), and the resume address is label 1. The
+ * callee-saved registers are saved by hand, the caller-saved ones are
+ * declared clobbered; the x87 stack is empty at any call boundary (ABI) and
+ * spindle's own code keeps no long double across a switch. No CFI covers
+ * these few instructions: an unwinder stopped inside them may give up. */
+#define SP_CTX_XMM_CLOBBERS                                                           \
+    "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",   \
+        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+static inline __attribute__((always_inline)) void
+sp__ctx_switch_inline(void **save_sp, void *next_sp)
+{
+    __asm__ __volatile__("leaq -128(%%rsp), %%rsp\n\t"
+                         "leaq 1f(%%rip), %%rax\n\t"
+                         "pushq %%rax\n\t"
+                         "pushq %%rbp\n\t"
+                         "pushq %%rbx\n\t"
+                         "pushq %%r12\n\t"
+                         "pushq %%r13\n\t"
+                         "pushq %%r14\n\t"
+                         "pushq %%r15\n\t"
+                         "subq $8, %%rsp\n\t"
+                         "movq %%rsp, (%0)\n\t"
+                         "movq %1, %%rsp\n\t"
+                         "addq $8, %%rsp\n\t"
+                         "popq %%r15\n\t"
+                         "popq %%r14\n\t"
+                         "popq %%r13\n\t"
+                         "popq %%r12\n\t"
+                         "popq %%rbx\n\t"
+                         "popq %%rbp\n\t"
+                         "popq %%rcx\n\t"
+                         "jmpq *%%rcx\n"
+                         "1:\n\t"
+                         "leaq 128(%%rsp), %%rsp"
+                         : "+D"(save_sp), "+S"(next_sp)
+                         :
+                         : "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "cc", "memory",
+                           SP_CTX_XMM_CLOBBERS);
+}
+#define SP_CTX_SWITCH sp__ctx_switch_inline
+#else
+#define SP_CTX_SWITCH sp__ctx_switch
+#endif
+
 /* Prepare ctx so that the first switch to it calls entry(arg) on the stack
  * whose highest address is top (16-byte aligned). */
 static inline void
@@ -86,7 +141,7 @@ sp__ctx_jump(struct sp__ctx *from, struct sp__ctx *to, int from_exiting)
 #ifdef SP_TSAN
     __tsan_switch_to_fiber(to->tsan_fiber, 0);
 #endif
-    sp__ctx_switch(&from->sp, to->sp);
+    SP_CTX_SWITCH(&from->sp, to->sp);
 #ifdef SP_ASAN
     __sanitizer_finish_switch_fiber(from->asan_fake, NULL, NULL);
 #endif

@@ -14,6 +14,9 @@
  *              pattern) and back, and compares
  *   fenv       rounding mode is per context: FE_UPWARD in one coroutine is
  *              not seen by the others and survives switching away and back
+ *              (only with -DSP_SAVE_FPU_CONTROL=1; without it, on x86-64,
+ *              sp__ctx_jump uses the inline switch of context.h, which the
+ *              other checks then cover)
  *   align      the stack pointer at every call made by a new context's entry
  *              is 16-byte aligned; varargs with doubles work
  *   recursion  deep recursion in a coroutine, with a switch at the bottom
@@ -598,6 +601,11 @@ fe_entry2(void *arg)
 static void
 test_fenv(void)
 {
+#if !SP_SAVE_FPU_CONTROL
+    /* Without the option FP control modes belong to the thread (stacks.md). */
+    printf("fenv: skip (built without SP_SAVE_FPU_CONTROL)\n");
+    return;
+#endif
     CHECK(fegetround() == FE_TONEAREST, "main at start: rounding is %s",
           round_name(fegetround()));
     fe_third_near = third();

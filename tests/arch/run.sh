@@ -72,6 +72,10 @@ else
             ran=1
             build_and_run "$native-$cc$opt" -- "$cc" "${cflags[@]}" "$opt" "$src" \
                 "$root/src/arch/switch-$native.S" -lm || ok=0
+            # Without the FP option x86-64 switches inline (context.h).
+            build_and_run "$native-$cc$opt-nofpu" -- "$cc" "${cflags[@]}" \
+                -USP_SAVE_FPU_CONTROL "$opt" "$src" "$root/src/arch/switch-$native.S" -lm ||
+                ok=0
         done
     done
     if [ $ran = 0 ]; then
