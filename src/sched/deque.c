@@ -11,26 +11,7 @@
 #include "sched/deque.h"
 #include "util/atomic.h"
 
-#define MASK (SP_DEQUE_CAP - 1)
-
-int
-sp__deque_push(struct sp__deque *dq, struct sp__task *t)
-{
-    uint32_t tail = sp_load_relaxed(&dq->tail);
-    /* Acquire pairs with the release CAS of pop/steal: once we see their
-     * head, their reads of the slots we are about to overwrite are done. */
-    uint32_t head = sp_load_acquire(&dq->head);
-    if (tail - head >= SP_DEQUE_CAP) {
-        return -1;
-    }
-    sp_store_relaxed(&dq->slot[tail & MASK], t);
-    /* seq_cst, not just release: the store must be ordered before the
-     * pusher's later seq_cst load of the runtime's sleeper count (the
-     * Dekker pair in docs/design/park-wake.md). Release alone would let the
-     * sleeper check move ahead of this publication on x86 (store-load). */
-    sp_store_seqcst(&dq->tail, tail + 1);
-    return 0;
-}
+#define MASK SP_DEQUE_MASK
 
 uint32_t
 sp__deque_claim_half(struct sp__deque *dq, struct sp__task **head_out,
@@ -64,30 +45,6 @@ sp__deque_claim_half(struct sp__deque *dq, struct sp__task **head_out,
     }
 }
 
-struct sp__task *
-sp__deque_pop(struct sp__deque *dq)
-{
-    uint32_t tail = sp_load_relaxed(&dq->tail);
-    for (;;) {
-        uint32_t head = sp_load_acquire(&dq->head);
-        if (head == tail) {
-            return NULL;
-        }
-        struct sp__task *t = sp_load_relaxed(&dq->slot[head & MASK]);
-        if (sp_cas_release(&dq->head, &head, head + 1)) {
-            return t;
-        }
-    }
-}
-
-struct sp__task *
-sp__deque_peek(struct sp__deque *dq)
-{
-    uint32_t tail = sp_load_relaxed(&dq->tail);
-    uint32_t head = sp_load_acquire(&dq->head);
-    return head == tail ? NULL : sp_load_relaxed(&dq->slot[head & MASK]);
-}
-
 uint32_t
 sp__deque_steal(struct sp__deque *victim, struct sp__deque *own)
 {
@@ -114,15 +71,4 @@ sp__deque_steal(struct sp__deque *victim, struct sp__deque *own)
             return n;
         }
     }
-}
-
-uint32_t
-sp__deque_len(struct sp__deque *dq)
-{
-    /* seq_cst: the parker's re-check (docs/design/park-wake.md) relies on
-     * these loads being ordered after its seq_cst store of `sleeping`; on
-     * x86-64 and AArch64 they compile to the same loads as acquire. */
-    uint32_t head = sp_load_seqcst(&dq->head);
-    uint32_t tail = sp_load_seqcst(&dq->tail);
-    return tail - head;
 }

@@ -11,9 +11,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "util/atomic.h"
 #include "util/compiler.h"
 
 #define SP_DEQUE_CAP 256u
+#define SP_DEQUE_MASK (SP_DEQUE_CAP - 1)
 
 struct sp__task;
 
@@ -23,20 +25,75 @@ struct sp__deque {
     _Atomic(struct sp__task *) slot[SP_DEQUE_CAP];
 };
 
-/* Owner only. Returns 0, or -1 when full (nothing was pushed). */
-int sp__deque_push(struct sp__deque *dq, struct sp__task *t);
 /* Owner only. Claims half of a full deque for the injector: returns the
  * number claimed and links them head..tail through ->next. */
 uint32_t sp__deque_claim_half(struct sp__deque *dq, struct sp__task **head,
                               struct sp__task **tail);
-/* Owner only. NULL when empty. */
-struct sp__task *sp__deque_pop(struct sp__deque *dq);
 /* Any thread: move half of victim's tasks into the caller's own deque `own`
  * (which must be empty). Returns the number moved. */
 uint32_t sp__deque_steal(struct sp__deque *victim, struct sp__deque *own);
+
+/* Push, pop, peek and len are inline: the scheduler calls them on every
+ * switch. */
+
+/* Owner only. Returns 0, or -1 when full (nothing was pushed). */
+static inline int
+sp__deque_push(struct sp__deque *dq, struct sp__task *t)
+{
+    uint32_t tail = sp_load_relaxed(&dq->tail);
+    /* Acquire pairs with the release CAS of pop/steal: once we see their
+     * head, their reads of the slots we are about to overwrite are done. */
+    uint32_t head = sp_load_acquire(&dq->head);
+    if (tail - head >= SP_DEQUE_CAP) {
+        return -1;
+    }
+    sp_store_relaxed(&dq->slot[tail & SP_DEQUE_MASK], t);
+    /* Release pairs with the thieves' acquire load of tail: the slot is
+     * written. The park/wake Dekker pair needs this store ordered before
+     * the pusher's load of the sleeper count too, but the pusher loads it
+     * only when it has surplus work: deque_push (runq.h) puts a seq_cst
+     * fence there, so a push that wakes nobody costs no fence. */
+    sp_store_release(&dq->tail, tail + 1);
+    return 0;
+}
+
+/* Owner only. NULL when empty. */
+static inline struct sp__task *
+sp__deque_pop(struct sp__deque *dq)
+{
+    uint32_t tail = sp_load_relaxed(&dq->tail);
+    for (;;) {
+        uint32_t head = sp_load_acquire(&dq->head);
+        if (head == tail) {
+            return NULL;
+        }
+        struct sp__task *t = sp_load_relaxed(&dq->slot[head & SP_DEQUE_MASK]);
+        /* Release pairs with the pusher's acquire of head (deque.md). */
+        if (sp_cas_release(&dq->head, &head, head + 1)) {
+            return t;
+        }
+    }
+}
+
 /* Owner only: the task pop would return now, without taking it. */
-struct sp__task *sp__deque_peek(struct sp__deque *dq);
+static inline struct sp__task *
+sp__deque_peek(struct sp__deque *dq)
+{
+    uint32_t tail = sp_load_relaxed(&dq->tail);
+    uint32_t head = sp_load_acquire(&dq->head);
+    return head == tail ? NULL : sp_load_relaxed(&dq->slot[head & SP_DEQUE_MASK]);
+}
+
 /* Any thread; a snapshot. */
-uint32_t sp__deque_len(struct sp__deque *dq);
+static inline uint32_t
+sp__deque_len(struct sp__deque *dq)
+{
+    /* seq_cst: the parker's re-check (docs/design/park-wake.md) relies on
+     * these loads being ordered after its seq_cst store of `sleeping`; on
+     * x86-64 and AArch64 they compile to the same loads as acquire. */
+    uint32_t head = sp_load_seqcst(&dq->head);
+    uint32_t tail = sp_load_seqcst(&dq->tail);
+    return tail - head;
+}
 
 #endif

@@ -59,29 +59,52 @@ deque_push(struct sp__shard *sh, struct sp__task *t)
      * the running task in the count, a spawn-then-compute would leave its
      * child queued while the other shard sleeps (model
      * park-wake-broken-surplus-only). */
-    if (sp__deque_len(&sh->deque) + (sh->current != NULL) + sh->fifo.len > 1) {
+    if (sp__deque_len(&sh->deque) + (sh->current != NULL) + sh->fifo.len > 1 &&
+        sh->rt->nshards > 1) {
+        /* seq_cst fence: orders the push's tail store (release) before the
+         * load of the sleeper count in sp__park_notify_idle; it pairs with
+         * the parker's seq_cst store of `sleeping` and re-check of our tail
+         * (the Dekker pair of docs/design/park-wake.md). Without it the
+         * load could pass the store (store-load reordering, even on x86):
+         * the parker misses the task and we miss the parker. A push that
+         * wakes nobody needs no order, so it pays no fence; nor does a
+         * single shard, which has nobody to wake. */
+        sp_fence_seqcst();
         sp__park_notify_idle(sh->rt);
+    }
+}
+
+/* May t run on any shard now? Not if pinned, nor while a timer of it is
+ * armed on one shard (resume). */
+static inline int
+runq_stealable(struct sp__task *t)
+{
+    return sp_load_relaxed(&t->home) == SP_NO_SHARD &&
+           sp_load_relaxed(&t->resume) == SP_NO_SHARD;
+}
+
+static inline void
+runq_push_local(struct sp__shard *sh, struct sp__task *t, int stealable)
+{
+    sp_store_relaxed(&t->enq_seq, ++sh->enq_seq);
+    if (stealable) {
+        deque_push(sh, t);
+    } else {
+        fifo_push(&sh->fifo, t);
     }
 }
 
 static inline void
 sp__runq_push_local(struct sp__shard *sh, struct sp__task *t)
 {
-    sp_store_relaxed(&t->enq_seq, ++sh->enq_seq);
-    if (sp_load_relaxed(&t->resume) != SP_NO_SHARD ||
-        sp_load_relaxed(&t->home) != SP_NO_SHARD) {
-        fifo_push(&sh->fifo, t);
-    } else {
-        deque_push(sh, t);
-    }
+    runq_push_local(sh, t, runq_stealable(t));
 }
 
 static inline void
 sp__runq_requeue(struct sp__shard *sh, struct sp__task *t)
 {
     struct sp_runtime *rt = sh->rt;
-    int stealable = sp_load_relaxed(&t->home) == SP_NO_SHARD &&
-                    sp_load_relaxed(&t->resume) == SP_NO_SHARD;
+    int stealable = runq_stealable(t);
     if (sp_unlikely(rt->cfg.force_migrate) && rt->nshards > 1 && stealable) {
         sp__inbox_post(rt->shards[(sh->index + 1) % rt->nshards], t);
         return;
@@ -96,7 +119,7 @@ sp__runq_requeue(struct sp__shard *sh, struct sp__task *t)
         sp__injector_push_batch(rt, t, t, 1);
         return;
     }
-    sp__runq_push_local(sh, t);
+    runq_push_local(sh, t, stealable);
 }
 
 static inline struct sp__task *

@@ -28,6 +28,10 @@
     atomic_compare_exchange_weak_explicit((p), (exp), (v), memory_order_release,     \
                                           memory_order_relaxed)
 
+/* A full fence in the seq_cst order: for a Dekker pair whose store side is
+ * only sometimes followed by the load (deque_push in runq.h). */
+#define sp_fence_seqcst() atomic_thread_fence(memory_order_seq_cst)
+
 /* Owner-only counter bump that another thread may read: a relaxed load and
  * store (a plain add on x86, no lock prefix), race-free for TSan. */
 #define sp_counter_add(p, v) sp_store_relaxed((p), sp_load_relaxed(p) + (v))

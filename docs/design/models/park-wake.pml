@@ -113,7 +113,9 @@ inline post_pinned(s, from_thread)
  * shard (sp__park_notify_idle: with two shards, the other one). */
 inline push_stealable()
 {
-    dq[me]++;                       /* 0. publish: tail store, seq_cst */
+    dq[me]++;                       /* 0. publish: tail store (release,
+                                     *    then the seq_cst fence of the
+                                     *    surplus path: one step here) */
 #if defined(BROKEN_NO_STEAL_WAKE)
     skip
 #elif defined(BROKEN_SURPLUS_ONLY)
