@@ -303,9 +303,10 @@ bench_run(bench_case_t *cases, size_t ncases)
         fmt_value(med, sizeof med, s.median);
         fmt_value(lo, sizeof lo, s.min);
         fmt_value(hi, sizeof hi, s.max);
-        printf("RESULT workload=%s runtime=spindle variant=%s value=%s unit=%s min=%s "
+        printf("RESULT workload=%s runtime=%s variant=%s value=%s unit=%s min=%s "
                "max=%s reps=%d%s\n",
-               c->workload, c->variant, med, c->unit, lo, hi, c->nsamples, c->extra);
+               c->workload, c->runtime ? c->runtime : "spindle", c->variant, med, c->unit,
+               lo, hi, c->nsamples, c->extra);
         printf("# %-28s %-22s %10s %-2s  (min %s, max %s, %d reps)\n", c->workload,
                c->variant, med, c->unit, lo, hi, c->nsamples);
     }

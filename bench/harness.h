@@ -47,6 +47,8 @@ struct bench_case {
     const char *unit;     /* "ns", "us", ... */
     bench_fn fn;
     const void *arg; /* case parameters, read by fn */
+    const char *runtime; /* NULL: "spindle"; else a peer run in the same
+                          * program ("pthread", "liburing-raw", ...) */
 
     /* Filled by fn (optional): extra " key=value" fields for the RESULT
      * line. The last repetition's text wins. Use bench_extra(). */
@@ -59,7 +61,14 @@ struct bench_case {
     int selected; /* passes the -f filter */
 };
 
-/* A case table entry. */
+/* A case table entry (BENCH_PEER: one measuring a peer, not spindle). */
+#define BENCH_PEER(w, r, v, u, f, a)                                               \
+    {                                                                              \
+        .workload = (w), .runtime = (r), .variant = (v), .unit = (u), .fn = (f),   \
+        .arg = (a)                                                                 \
+    }
+
+
 #define BENCH_CASE(w, v, u, f, a)                                           \
     {                                                                       \
         .workload = (w), .variant = (v), .unit = (u), .fn = (f), .arg = (a) \

@@ -50,7 +50,7 @@ BIN=${BENCH_DIR:-build/release/bench}
 if [ $# -gt 0 ]; then
     PROGS=$*
 else
-    PROGS="spawn_join yield_pingpong switch xshard_pingpong xshard_call fanout_fanin"
+    PROGS="spawn_join yield_pingpong switch xshard_pingpong xshard_call fanout_fanin mutex_contended"
 fi
 
 RUN_PROGS=
@@ -117,11 +117,13 @@ function fmt(v) {
     return sprintf("%.3f", v)
 }
 /^RESULT / {
-    key = field("workload") SUBSEP field("variant")
+    rtm = field("runtime")
+    vname = (rtm == "spindle" || rtm == "") ? field("variant") : rtm ":" field("variant")
+    key = field("workload") SUBSEP vname
     if (!(key in n)) {
         order[++nkeys] = key
         wl[key] = field("workload")
-        va[key] = field("variant")
+        va[key] = vname
         un[key] = field("unit")
         lo[key] = ""
         hi[key] = ""
