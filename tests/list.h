@@ -70,6 +70,7 @@ TEST(sync_rwlock_writer_fair, 30, 0)
 TEST(sync_notify_event, 30, 0)
 TEST(sync_cond_bounded_queue, 60, 0)
 TEST(sync_waitgroup_barrier_once, 60, 0)
+TEST(sync_hammer_cross_shard, 120, TEST_SLOW)
 
 /* tests/test-chan.c */
 TEST(chan_mpmc_exactly_once, 120, 0)

@@ -845,3 +845,121 @@ test_sync_waitgroup_barrier_once(void)
     sp_config_t cfg = test_config(2);
     return test_run_main(&cfg, wg_bar_main, NULL);
 }
+
+/* --- hammer: no wakeup is lost between shards ---------------------------- */
+
+/* Two tasks pinned on different shards pass a token back and forth through
+ * two semaphores, with random delays (now and then long enough for the
+ * other shard to fall asleep in the kernel). A lost wakeup hangs the test;
+ * the runner's watchdog turns that into a failure. */
+#define HAMMER_ROUNDS SCALE(200000)
+
+static sp_sem_t ham_sem[2];
+static long ham_did[2];
+
+static intptr_t
+ham_player(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    ASSERT_EQ(sp_shard_id(), me);
+    uint64_t seed = 0x9e3779b97f4a7c15ull * (uint64_t)(me + 1);
+    for (long i = 0; i < HAMMER_ROUNDS; i++) {
+        ASSERT_OK(sp_sem_acquire(&ham_sem[me]));
+        uint64_t x = test_rand(&seed);
+        if ((x & 1023) == 0) {
+            test_spin_ns(100 * SP_NSEC_PER_USEC);
+        } else {
+            test_spin_ns((x >> 10) % 3 * SP_NSEC_PER_USEC);
+        }
+        ham_did[me]++;
+        ASSERT_OK(sp_sem_release(&ham_sem[1 - me], 1));
+    }
+    return 0;
+}
+
+/* Many tasks on both shards take one mutex with random deadlines; those
+ * whose deadline passes must leave the queue cleanly: exclusion holds, the
+ * rest all get through, and nothing hangs. */
+#define STORM_TASKS 32
+#define STORM_ITERS SCALE(2000)
+
+static atomic_long storm_timeouts;
+
+static intptr_t
+storm_worker(void *arg)
+{
+    uint64_t seed = 0x2545f4914f6cdd1dull + (uint64_t)(intptr_t)arg;
+    for (int i = 0; i < STORM_ITERS; i++) {
+        uint64_t x = test_rand(&seed);
+        if (x & 1) {
+            sp_task_set_deadline(sp_now_ns() + (x >> 1) % (20 * SP_NSEC_PER_USEC));
+        }
+        int r = sp_mutex_lock(&mx);
+        sp_task_set_deadline(SP_DEADLINE_NONE);
+        if (r == -ETIMEDOUT) {
+            atomic_fetch_add(&storm_timeouts, 1);
+            continue;
+        }
+        ASSERT_OK(r);
+        ASSERT_EQ(++mx_inside, 1);
+        mx_counter++;
+        if ((x & 6) == 0) {
+            test_spin_ns(1000);
+        }
+        mx_inside--;
+        ASSERT_OK(sp_mutex_unlock(&mx));
+    }
+    return 0;
+}
+
+static intptr_t
+hammer_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(sp_sem_init(&ham_sem[0], 1));
+    ASSERT_OK(sp_sem_init(&ham_sem[1], 0));
+    sp_task_t p[2];
+    for (int i = 0; i < 2; i++) {
+        sp_task_attr_t a;
+        sp_task_attr_init(&a);
+        a.place = SP_PLACE_ON;
+        a.shard = i;
+        ASSERT_OK(sp_task_spawn(&p[i], &a, ham_player, (void *)(intptr_t)i));
+    }
+    for (int i = 0; i < 2; i++) {
+        intptr_t r = -1;
+        ASSERT_OK(sp_task_join(p[i], &r));
+        ASSERT_EQ(r, 0);
+        ASSERT_EQ(ham_did[i], HAMMER_ROUNDS);
+    }
+    ASSERT_EQ(sp_sem_value(&ham_sem[0]), 1);
+    ASSERT_EQ(sp_sem_value(&ham_sem[1]), 0);
+
+    ASSERT_OK(sp_mutex_init(&mx));
+    mx_counter = 0;
+    mx_inside = 0;
+    sp_task_t t[STORM_TASKS];
+    for (int i = 0; i < STORM_TASKS; i++) {
+        ASSERT_OK(sp_task_spawn(&t[i], NULL, storm_worker, (void *)(intptr_t)i));
+    }
+    for (int i = 0; i < STORM_TASKS; i++) {
+        intptr_t r = -1;
+        ASSERT_OK(sp_task_join(t[i], &r));
+        ASSERT_EQ(r, 0);
+    }
+    long total = (long)STORM_TASKS * STORM_ITERS;
+    printf("mutex storm: %ld of %ld locks timed out while queued\n", atomic_load(&storm_timeouts), total);
+    ASSERT_EQ(mx_counter + atomic_load(&storm_timeouts), total);
+    /* Exclusion held and the mutex is free again. */
+    ASSERT_OK(sp_mutex_trylock(&mx));
+    ASSERT_OK(sp_mutex_unlock(&mx));
+    ASSERT_OK(sp_mutex_destroy(&mx));
+    return 0;
+}
+
+int
+test_sync_hammer_cross_shard(void)
+{
+    sp_config_t cfg = test_config(2);
+    return test_run_main(&cfg, hammer_main, NULL);
+}
