@@ -159,8 +159,12 @@ int sp__task_cancel_in(struct sp_runtime *rt, sp_task_t h);
 int sp__task_spawn_on(struct sp_runtime *rt, struct sp__shard *from, sp_task_t *out,
                       const sp_task_attr_t *attr, sp_task_fn fn, void *arg);
 
+/* local.c */
+void sp__local_clear(struct sp__task *t);
+
 /* placement.c */
-void sp__place_count(struct sp_runtime *rt, int home, long delta);
+void sp__place_count(struct sp_runtime *rt, struct sp__shard *cur, int home,
+                     long delta);
 
 /* table.c */
 struct sp__task *sp__table_alloc(struct sp_runtime *rt, struct sp__shard *sh);

@@ -51,3 +51,18 @@ sp_task_local_set(sp_task_local_t key, void *value)
     t->locals[key.index] = value;
     return 0;
 }
+
+/* Called when a control block goes back to a free list: every slot a task
+ * can have written is below keys_used (key_ok), and keys_used only grows,
+ * so clearing that many leaves the whole array zero, as calloc made it.
+ * Spawn then need not clear it (usually no key exists and this clears
+ * nothing). Relaxed: a key created concurrently has an index at or above
+ * what we read, and no task wrote its slot in this block. */
+void
+sp__local_clear(struct sp__task *t)
+{
+    int n = sp_load_relaxed(&keys_used);
+    for (int i = 0; i < n; i++) {
+        t->locals[i] = NULL;
+    }
+}

@@ -13,11 +13,14 @@
  * by the shard itself without a locked instruction, which covers the
  * common cases (LOCAL spawns, a pinned task ending, pin and unpin where the
  * task runs), or atomically by anyone else. */
+/* cur: the calling thread's shard (or NULL), which callers on the
+ * scheduler side already hold, so the hot spawn and finish paths make no
+ * opaque call for it. */
 void
-sp__place_count(struct sp_runtime *rt, int home, long delta)
+sp__place_count(struct sp_runtime *rt, struct sp__shard *cur, int home, long delta)
 {
     struct sp__shard *h = rt->shards[home];
-    if (sp__shard_current() == h) {
+    if (cur == h) {
         sp_counter_add(&h->pinned_own, delta);
     } else {
         sp_fetch_add_relaxed(&h->pinned_remote, delta);
@@ -32,10 +35,10 @@ set_home(struct sp__task *t, int home)
         return;
     }
     if (old != SP_NO_SHARD) {
-        sp__place_count(t->rt, old, -1);
+        sp__place_count(t->rt, sp__shard_current(), old, -1);
     }
     if (home != SP_NO_SHARD) {
-        sp__place_count(t->rt, home, 1);
+        sp__place_count(t->rt, sp__shard_current(), home, 1);
     }
     sp_store_relaxed(&t->home, home);
 }

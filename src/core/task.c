@@ -113,7 +113,7 @@ init_block(struct sp__task *t, struct sp_runtime *rt, const sp_task_attr_t *attr
     sp_store_relaxed(&t->last_shard, home == SP_NO_SHARD ? 0 : home);
     sp_store_relaxed(&t->state, TS_ACTIVE);
     t->deadline = SP_DEADLINE_NONE;
-    memset(t->locals, 0, sizeof(t->locals));
+    /* t->locals is all NULL already: see sp__local_clear. */
     if (!attr->name) {
         memcpy(t->name, "task", 5);
         return;
@@ -159,7 +159,7 @@ sp__task_spawn_on(struct sp_runtime *rt, struct sp__shard *from, sp_task_t *out,
     init_block(t, rt, attr, fn, arg, home);
     sp_store_relaxed(&t->handle, out ? H_ATTACHED : H_DETACHED);
     if (home != SP_NO_SHARD) {
-        sp__place_count(rt, home, 1);
+        sp__place_count(rt, from, home, 1);
     }
     uint64_t bits = ((uint64_t)++t->gen << 32) | t->index;
     sp_store_relaxed(&t->id_bits, bits);
@@ -224,7 +224,7 @@ sp__task_finish(struct sp__shard *sh, struct sp__task *t)
     }
     int home = sp_load_relaxed(&t->home);
     if (home != SP_NO_SHARD) {
-        sp__place_count(rt, home, -1);
+        sp__place_count(rt, sh, home, -1);
     }
     /* seq_cst: pairs with the joiner's store of joiner (Dekker, above). */
     sp_xchg_seqcst(&t->state, TS_DONE);
@@ -268,6 +268,7 @@ sp__task_put(struct sp__task *t)
     }
     sp_store_relaxed(&t->id_bits, 0);
     sp_store_relaxed(&t->state, TS_FREE);
+    sp__local_clear(t);
     sp__table_free(t->rt, sp__shard_current(), t);
 }
 
