@@ -177,12 +177,13 @@ sp_chan_send(sp_chan_t *ch, const void *item)
     if (sp_unlikely(err < 0)) {
         return err;
     }
-    struct sp__wake_list wl = {.n = 0};
+    struct sp__wake_list wl;
+    sp__chan_wl_init(&wl);
     sp__spin_lock(&c->lock);
     err = sp__chan_send_locked(c, item, &wl);
     if (err != -EAGAIN) {
         sp__spin_unlock(&c->lock);
-        sp__wake_list_flush(&wl);
+        sp__chan_wl_flush(&wl);
         return err;
     }
     /* The waiter's data is only read (by the receiver that takes it). */
@@ -200,12 +201,13 @@ sp_chan_recv(sp_chan_t *ch, void *item)
     if (sp_unlikely(err < 0)) {
         return err;
     }
-    struct sp__wake_list wl = {.n = 0};
+    struct sp__wake_list wl;
+    sp__chan_wl_init(&wl);
     sp__spin_lock(&c->lock);
     err = sp__chan_recv_locked(c, item, &wl);
     if (err != -EAGAIN) {
         sp__spin_unlock(&c->lock);
-        sp__wake_list_flush(&wl);
+        sp__chan_wl_flush(&wl);
         return err;
     }
     struct sp__waiter w = {.data = item};
@@ -221,11 +223,12 @@ sp_chan_try_send(sp_chan_t *ch, const void *item)
     if (err < 0) {
         return err;
     }
-    struct sp__wake_list wl = {.n = 0};
+    struct sp__wake_list wl;
+    sp__chan_wl_init(&wl);
     sp__spin_lock(&c->lock);
     err = sp__chan_send_locked(c, item, &wl);
     sp__spin_unlock(&c->lock);
-    sp__wake_list_flush(&wl);
+    sp__chan_wl_flush(&wl);
     return err;
 }
 
@@ -237,11 +240,12 @@ sp_chan_try_recv(sp_chan_t *ch, void *item)
     if (err < 0) {
         return err;
     }
-    struct sp__wake_list wl = {.n = 0};
+    struct sp__wake_list wl;
+    sp__chan_wl_init(&wl);
     sp__spin_lock(&c->lock);
     err = sp__chan_recv_locked(c, item, &wl);
     sp__spin_unlock(&c->lock);
-    sp__wake_list_flush(&wl);
+    sp__chan_wl_flush(&wl);
     return err;
 }
 
@@ -253,11 +257,7 @@ static void
 fail_all(struct sp__chan *c, struct sp__waitq *q, struct sp__wake_list *wl)
 {
     for (;;) {
-        if (wl->n == SP_WAKE_BATCH) {
-            sp__spin_unlock(&c->lock);
-            sp__wake_list_flush(wl);
-            sp__spin_lock(&c->lock);
-        }
+        sp__wake_list_make_room(&c->lock, wl);
         struct sp__waiter *w = sp__waitq_claim(q);
         if (!w) {
             return;

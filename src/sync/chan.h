@@ -45,6 +45,24 @@ struct sp__chan *sp__chan_check(sp_chan_t *ch, const char *fn);
 int sp__chan_send_locked(struct sp__chan *c, const void *item, struct sp__wake_list *wl);
 int sp__chan_recv_locked(struct sp__chan *c, void *item, struct sp__wake_list *wl);
 
+/* A wake list for one operation, which grants at most one waiter. Only
+ * the two counters are set: zeroing the whole array would cost more than
+ * the rest of a hand-off's bookkeeping. */
+static inline void
+sp__chan_wl_init(struct sp__wake_list *wl)
+{
+    wl->n = 0;
+    wl->noref = 0;
+}
+
+static inline void
+sp__chan_wl_flush(struct sp__wake_list *wl)
+{
+    if (wl->n) {
+        sp__wake_list_flush(wl);
+    }
+}
+
 /* Copy one item. Most items are a word or a pointer: a fixed-size copy
  * compiles to one move instead of a call. */
 static inline void

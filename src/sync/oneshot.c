@@ -38,11 +38,7 @@ static void
 fail_receivers(struct oneshot *o, struct sp__wake_list *wl)
 {
     for (;;) {
-        if (wl->n == SP_WAKE_BATCH) {
-            sp__spin_unlock(&o->lock);
-            sp__wake_list_flush(wl);
-            sp__spin_lock(&o->lock);
-        }
+        sp__wake_list_make_room(&o->lock, wl);
         struct sp__waiter *w = sp__waitq_claim(&o->q);
         if (!w) {
             return;

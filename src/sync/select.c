@@ -231,12 +231,13 @@ select_run(sp_select_case_t *cases, int n, int block, const char *fn)
     }
     struct lockset ls;
     lockset_build(&ls, cases, n);
-    struct sp__wake_list wl = {.n = 0};
+    struct sp__wake_list wl;
+    sp__chan_wl_init(&wl);
     lock_all(&ls);
     int r = poll_cases(cases, n, &wl);
     if (r != -EAGAIN || !block) {
         unlock_all(&ls);
-        sp__wake_list_flush(&wl);
+        sp__chan_wl_flush(&wl);
         return r;
     }
     return select_wait(cases, n, &ls, self);

@@ -112,6 +112,18 @@ sp__waitq_claim(struct sp__waitq *q)
     return NULL;
 }
 
+/* Whether t, parked, can only ever run on the calling thread: it is pinned
+ * to this shard (only t itself changes `home`, and it is parked). Then it
+ * cannot return, end and be recycled before this thread flushes its wake
+ * list, since the thread does not switch tasks in between, so the grant
+ * needs no reference on it. */
+static inline int
+runs_only_here(struct sp__task *t)
+{
+    struct sp__shard *sh = sp__shard_current();
+    return sh && sh->rt == t->rt && sp_load_relaxed(&t->home) == sh->index;
+}
+
 int
 sp__waitq_grant(struct sp__waitq *q, struct sp__waiter *w, int result,
                 struct sp__wake_list *wl)
@@ -121,11 +133,15 @@ sp__waitq_grant(struct sp__waitq *q, struct sp__waiter *w, int result,
     }
     sp__waitq_unlink(q, w);
     struct sp__task *t = w->task;
-    /* Relaxed: the waiting task holds a reference of its own for as long
-     * as it can be granted (it has not returned), so the count is > 0 and
-     * the block cannot be recycled under us; sp__task_put's acq_rel orders
-     * the release. */
-    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+    if (runs_only_here(t)) {
+        wl->noref |= 1u << wl->n;
+    } else {
+        /* Relaxed: the waiting task holds a reference of its own for as
+         * long as it can be granted (it has not returned), so the count is
+         * > 0 and the block cannot be recycled under us; sp__task_put's
+         * acq_rel orders the release. */
+        atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+    }
     w->result = result;
     /* release: pairs with the waiter's acquire load of done; everything
      * written for the waiter (result, the payload) happens before. */
@@ -151,9 +167,12 @@ sp__wake_list_flush(struct sp__wake_list *wl)
 {
     for (int i = 0; i < wl->n; i++) {
         sp__wake(wl->t[i]);
-        sp__task_put(wl->t[i]);
+        if (!(wl->noref >> i & 1)) {
+            sp__task_put(wl->t[i]);
+        }
     }
     wl->n = 0;
+    wl->noref = 0;
 }
 
 int
