@@ -5,6 +5,7 @@
 #ifndef SPINDLE_H
 #define SPINDLE_H
 
+#include "spindle/blocking.h"
 #include "spindle/chan.h"
 #include "spindle/error.h"
 #include "spindle/group.h"

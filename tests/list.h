@@ -102,6 +102,18 @@ TEST(group_mixed_placements, 30, 0)
 TEST(group_join_cancelled, 30, 0)
 TEST(group_misuse, 30, 0)
 
+/* tests/test-blocking.c */
+TEST(blocking_runs_off_shard, 30, 0)
+TEST(blocking_shard_keeps_running, 30, 0)
+TEST(blocking_cancel_before_start, 30, 0)
+TEST(blocking_queue_beyond_bound, 30, 0)
+TEST(blocking_idle_threads_exit, 30, 0)
+TEST(blocking_enter_leave, 30, 0)
+TEST(blocking_enter_cancel_queued, 30, 0)
+TEST(blocking_hammer_stale_wakes, 60, 0)
+TEST(blocking_shutdown_with_work, 30, 0)
+TEST(blocking_misuse, 30, 0)
+
 /* tests/test-runtime.c */
 TEST(runtime_shutdown_frees_everything, 60, 0)
 TEST(runtime_create_destroy_cycles, 30, 0)

@@ -27,7 +27,8 @@ typedef enum sp_backend {
  *   SPINDLE_SHARDS=N         shard count
  *   SPINDLE_BACKEND=uring|epoll
  *   SPINDLE_SPIN_NS=N        spin-before-park budget
- *   SPINDLE_PIN=0|1          pin shard threads to CPUs */
+ *   SPINDLE_PIN=0|1          pin shard threads to CPUs
+ *   SPINDLE_BLOCKING_THREADS=N  blocking pool bound (spindle/blocking.h) */
 typedef struct sp_config {
     int shards;              /* 0: the number of CPUs the process may use */
     int pin_threads;         /* nonzero: pin shard i to the i-th allowed CPU */
@@ -39,6 +40,10 @@ typedef struct sp_config {
                               * a shared depot of as many per shard, and
                               * beyond that is unmapped */
     int force_migrate;       /* testing: every stealable yield changes shard */
+    unsigned blocking_max_threads; /* blocking pool threads at most (1..4096;
+                                    * default 64); more requests queue */
+    uint64_t blocking_idle_ns; /* a pool thread idle this long exits (at most
+                                * one hour; default 10 s) */
 } sp_config_t;
 
 /* Per-shard counters, cumulative since the runtime started. */

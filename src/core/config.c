@@ -25,6 +25,8 @@ sp_config_init(sp_config_t *cfg)
     cfg->spin_ns = DEFAULT_SPIN_NS;
     cfg->stack_pool_max = 1024;
     cfg->force_migrate = 0;
+    cfg->blocking_max_threads = 64;
+    cfg->blocking_idle_ns = 10 * SP_NSEC_PER_SEC;
 }
 
 static int
@@ -64,6 +66,11 @@ apply_env(sp_config_t *cfg)
         return r;
     } else if (r) {
         cfg->pin_threads = (int)v;
+    }
+    if ((r = env_long("SPINDLE_BLOCKING_THREADS", 1, 4096, &v)) < 0) {
+        return r;
+    } else if (r) {
+        cfg->blocking_max_threads = (unsigned)v;
     }
     const char *be = getenv("SPINDLE_BACKEND");
     if (be && *be) {
@@ -117,6 +124,16 @@ sp__config_resolve(const sp_config_t *cfg, sp_config_t *out)
         return -EINVAL;
     }
     if (sp__stack_check_size(out->stack_size) < 0) {
+        return -EINVAL;
+    }
+    if (out->blocking_max_threads < 1 || out->blocking_max_threads > 4096) {
+        sp__log("config: blocking_max_threads = %u, expected 1..4096",
+                out->blocking_max_threads);
+        return -EINVAL;
+    }
+    if (out->blocking_idle_ns > 3600 * SP_NSEC_PER_SEC) {
+        sp__log("config: blocking_idle_ns = %llu, expected at most one hour",
+                (unsigned long long)out->blocking_idle_ns);
         return -EINVAL;
     }
     if (out->backend != SP_BACKEND_AUTO && out->backend != SP_BACKEND_URING &&

@@ -129,6 +129,10 @@ struct sp_runtime {
     SP_ALIGNED_CL struct sp__injector inj;
     struct sp__stack_depot depot;
 
+    /* The blocking pool (src/blocking/pool.c): made by the first request
+     * (CAS from NULL, acq_rel), joined and freed by free_runtime. */
+    _Atomic(struct sp__blocking_pool *) blocking;
+
     /* Task table: control blocks are never freed before the runtime, so a
      * stale handle can always be checked against id_bits. */
     pthread_mutex_t table_lock;

@@ -12,7 +12,9 @@
  *      child, and the next scan, which starts after, cannot;
  *   3. set `stop` and ring every shard's doorbell; each shard leaves its
  *      loop and unmaps its pooled stacks;
- *   4. join the threads; only then close each ring and doorbell eventfd
+ *   4. join the threads, then the blocking pool's (src/blocking/pool.c:
+ *      no task is left, so none runs or waits there); only then close each
+ *      ring and doorbell eventfd
  *      (a doorbell closed earlier could be rung after its number was
  *      reused), unmap the depot's stacks, free the task table. */
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blocking/blocking.h"
 #include "core/core.h"
 #include "io/io.h"
 #include "sched/sched.h"
@@ -72,6 +75,9 @@ stop_shards(struct sp_runtime *rt)
 static void
 free_runtime(struct sp_runtime *rt)
 {
+    /* First: a pool thread may still be finishing a wake into a shard,
+     * whose doorbell fd is closed below. */
+    sp__blocking_destroy(rt);
     for (int i = 0; i < rt->nshards; i++) {
         if (rt->shards[i]) {
             sp__shard_free(rt->shards[i]);
