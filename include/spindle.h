@@ -9,6 +9,7 @@
 #include "spindle/chan.h"
 #include "spindle/error.h"
 #include "spindle/group.h"
+#include "spindle/io.h"
 #include "spindle/runtime.h"
 #include "spindle/sync.h"
 #include "spindle/task.h"

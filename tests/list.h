@@ -102,6 +102,15 @@ TEST(group_mixed_placements, 30, 0)
 TEST(group_join_cancelled, 30, 0)
 TEST(group_misuse, 30, 0)
 
+/* tests/test-io.c */
+TEST(io_pipe_across_shards, 60, 0)
+TEST(io_socketpair_echo, 60, 0)
+TEST(io_cancel_and_deadline, 30, 0)
+TEST(io_close_cancels_others, 60, 0)
+TEST(io_file_offsets, 30, 0)
+TEST(io_small_ring_survives, 60, 0)
+TEST(io_bad_input, 30, 0)
+
 /* tests/test-blocking.c */
 TEST(blocking_runs_off_shard, 30, 0)
 TEST(blocking_shard_keeps_running, 30, 0)

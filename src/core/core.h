@@ -19,6 +19,7 @@
 #include "util/log.h"
 
 struct sp__shard;
+struct sp__fdtab;
 
 /* Task state word: one of TS_* in the low bits, plus TS_NOTIFY. The
  * protocol is in docs/design/deque.md ("task state word"). */
@@ -149,6 +150,10 @@ struct sp_runtime {
      * nshards x nshards counters made by the first call (CAS from NULL,
      * acq_rel), freed with the runtime. */
     _Atomic(void *) calls;
+
+    /* Operations in flight per fd, for close (src/io/fdtab.c); made on
+     * first use, freed at destroy. */
+    _Atomic(struct sp__fdtab *) fdtab;
 };
 
 /* task.c */

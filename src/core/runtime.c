@@ -28,6 +28,7 @@
 
 #include "blocking/blocking.h"
 #include "core/core.h"
+#include "io/fdtab.h"
 #include "io/io.h"
 #include "sched/sched.h"
 
@@ -88,6 +89,7 @@ free_runtime(struct sp_runtime *rt)
     pthread_mutex_destroy(&rt->depot.lock);
     sp__table_destroy(rt);
     free(sp_load_relaxed(&rt->calls)); /* plain memory: see src/sync/call.c */
+    sp__fdtab_destroy(rt);
     pthread_mutex_destroy(&rt->table_lock);
     pthread_mutex_destroy(&rt->inj.lock);
     pthread_mutex_destroy(&rt->start_lock);

@@ -12,6 +12,8 @@
 #include "spindle/runtime.h"
 
 struct sp__shard;
+struct sp__task;
+struct sp__io_args;
 
 /* An operation in flight: lives on the waiting task's stack (16-byte
  * aligned, so the low bits of user_data can tag backend-internal CQEs). */
@@ -40,7 +42,20 @@ struct sp__backend_ops {
     void (*wake_from_shard)(struct sp__shard *from, struct sp__shard *to);
     /* Ring `to`'s doorbell from any thread. */
     void (*wake_from_thread)(struct sp__shard *to);
+    /* Run operation op (enum sp__opcode, src/io/op.h) for task t, which
+     * runs on sh: park t until the operation is done and return its result
+     * or -errno. On cancellation or deadline the operation is cancelled
+     * and waited for; the call then returns -ECANCELED / -ETIMEDOUT unless
+     * the operation had completed anyway. */
+    long (*io)(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a);
+    /* On sh's own thread: make every operation on fd that runs on sh
+     * finish now (a close waits for them). */
+    void (*cancel_fd)(struct sp__shard *sh, int fd);
 };
+
+/* Run op's plain system call where blocking is allowed (the blocking pool;
+ * src/io/run.c). */
+long sp__io_blocking(int op, struct sp__io_args *a);
 
 extern const struct sp__backend_ops sp__uring_backend;
 extern const struct sp__backend_ops sp__epoll_backend;

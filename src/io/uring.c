@@ -19,9 +19,17 @@
 #include <liburing.h>
 
 #include "io/io.h"
+#include "io/op.h"
 #include "sched/sched.h"
 
-enum { TAG_OP = 0, TAG_DOORBELL = 1, TAG_EVENTFD = 2, TAG_MSG_SOURCE = 3, TAG_MASK = 15 };
+enum {
+    TAG_OP = 0,         /* user_data is a struct sp__op */
+    TAG_DOORBELL = 1,   /* a MSG_RING from another shard */
+    TAG_EVENTFD = 2,    /* the armed doorbell read */
+    TAG_MSG_SOURCE = 3, /* our own MSG_RING failed */
+    TAG_CANCEL = 4,     /* an ASYNC_CANCEL's own CQE: informational */
+    TAG_MASK = 15
+};
 
 struct uring_shard {
     struct io_uring ring;
@@ -37,6 +45,7 @@ static struct {
     const char *why;
     unsigned setup_flags;
     int msg_ring;
+    unsigned char op_ok[SP_OP_COUNT]; /* the ring has the opcode */
 } caps = {.once = PTHREAD_ONCE_INIT};
 
 static int
@@ -83,6 +92,10 @@ probe_once(void)
     if (err == 0) {
         struct io_uring_probe *pr = io_uring_get_probe();
         caps.msg_ring = pr && io_uring_opcode_supported(pr, IORING_OP_MSG_RING);
+        for (int op = 0; op < SP_OP_COUNT; op++) {
+            int uop = sp__opdefs[op].uring_op;
+            caps.op_ok[op] = pr && uop >= 0 && io_uring_opcode_supported(pr, uop);
+        }
         if (pr) {
             io_uring_free_probe(pr);
         }
@@ -181,7 +194,8 @@ dispatch(struct sp__shard *sh, struct uring_shard *u)
                 sp__doorbell_ring(sh->rt->shards[ud >> 4]->wake_fd);
             }
             break;
-        default: /* TAG_DOORBELL: its only job was to end the wait */
+        default: /* TAG_DOORBELL ended the wait; TAG_CANCEL tells nothing
+                  * the cancelled operation's own CQE will not */
             break;
         }
     }
@@ -259,6 +273,104 @@ sp__doorbell_ring(int fd)
     } while (n < 0 && errno == EINTR);
 }
 
+/* --- operations ---------------------------------------------------------- */
+
+/* One operation in flight, on the waiting task's stack. Written by the
+ * shard's dispatch and read by the task, both on the shard's thread: the
+ * task stays on this shard until the CQE (t->resume). */
+struct uring_io {
+    struct sp__op base;
+    struct sp__task *task;
+    int res;
+    int done;
+};
+
+static void
+io_complete(struct sp__op *op, int res, unsigned flags)
+{
+    (void)flags;
+    struct uring_io *io = (struct uring_io *)op;
+    io->res = res;
+    io->done = 1;
+    sp__wake(io->task);
+}
+
+/* A free SQE, submitting (and if the kernel asks, reaping) to make room:
+ * a full SQ is a normal event under load, never an error. */
+static struct io_uring_sqe *
+get_sqe(struct sp__shard *sh, struct uring_shard *u)
+{
+    struct io_uring_sqe *sqe;
+    while ((sqe = io_uring_get_sqe(&u->ring)) == NULL) {
+        int r = io_uring_submit(&u->ring);
+        if (r == -EBUSY || r == -EAGAIN) {
+            /* CQEs are backed up (overflow list): reap, then retry. */
+            io_uring_get_events(&u->ring);
+            dispatch(sh, u);
+        }
+    }
+    return sqe;
+}
+
+static void
+cancel_op(struct sp__shard *sh, struct uring_shard *u, struct uring_io *io)
+{
+    struct io_uring_sqe *sqe = get_sqe(sh, u);
+    io_uring_prep_cancel(sqe, io, 0);
+    io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+}
+
+static long
+uring_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a)
+{
+    struct uring_shard *u = sh->backend;
+    if (!caps.op_ok[op]) {
+        return sp__io_blocking(op, a);
+    }
+    struct uring_io io = {.base.complete = io_complete, .task = t};
+    struct io_uring_sqe *sqe = get_sqe(sh, u);
+    sp__opdefs[op].prep(sqe, a);
+    io_uring_sqe_set_data(sqe, &io);
+    u->inflight++;
+    /* Submitted by the loop's next poll, with whatever else the shard's
+     * tasks prepared meanwhile (one io_uring_enter per iteration). */
+    int err = 0;
+    while (!io.done) {
+        /* The CQE is posted to this ring and dispatched by this shard:
+         * every wake must bring the task back here. sp__park clears
+         * resume when it disarms a deadline timer, so set it each time. */
+        sp_store_relaxed(&t->resume, sh->index);
+        if (err < 0) {
+            sp__park_nointr();
+            continue;
+        }
+        err = sp__park(SP_DEADLINE_NONE);
+        if (err < 0 && !io.done) {
+            cancel_op(sh, u, &io);
+        }
+    }
+    sp_store_relaxed(&t->resume, SP_NO_SHARD);
+    /* Cancelled for our own reason: report that reason. An operation that
+     * completed before the cancel reached it keeps its result (an accepted
+     * fd is returned, not leaked). */
+    if (err < 0 && (io.res == -ECANCELED || io.res == -EINTR)) {
+        return err;
+    }
+    return io.res;
+}
+
+static void
+uring_cancel_fd(struct sp__shard *sh, int fd)
+{
+    struct uring_shard *u = sh->backend;
+    struct io_uring_sqe *sqe = get_sqe(sh, u);
+    /* NOTE: cancel by fd needs 5.19; before, the kernel rejects it with
+     * -EINVAL and sp_close falls back to shutdown(2) on sockets. */
+    io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+    io_uring_submit(&u->ring);
+}
+
 const struct sp__backend_ops sp__uring_backend = {
     .name = "uring",
     .probe = uring_probe,
@@ -268,4 +380,6 @@ const struct sp__backend_ops sp__uring_backend = {
     .wait = uring_wait,
     .wake_from_shard = uring_wake_from_shard,
     .wake_from_thread = uring_wake_from_thread,
+    .io = uring_io,
+    .cancel_fd = uring_cancel_fd,
 };

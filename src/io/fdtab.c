@@ -1,0 +1,107 @@
+/* The fd table: which file descriptors have operations in flight, and on
+ * which shards, so that sp_close can cancel them before it closes
+ * (RELIABILITY.md B2.3: close(2) does not cancel io_uring requests, and a
+ * reused fd number must never receive an old operation).
+ *
+ * One entry per fd number, in chunks allocated on first use and kept until
+ * the runtime is destroyed (published with a release CAS, read with
+ * acquire). Protocol with the closer (docs/design/io.md, "close"):
+ *   operation: inflight += 1 (seq_cst), then load closing (seq_cst): if set,
+ *              undo and fail with -EBADF; else set its shard's bit and run.
+ *   closer:    closing = 1 (seq_cst), then load inflight (seq_cst).
+ * A Dekker pair: either the operation sees `closing` and never starts, or
+ * the closer sees it in flight and cancels it. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "io/fdtab.h"
+#include "sched/sched.h"
+
+#define CHUNK_SHIFT 12
+#define CHUNK (1u << CHUNK_SHIFT)
+#define MAX_CHUNKS 4096 /* fds below 16 M */
+
+struct sp__fdtab {
+    _Atomic(struct sp__fdent *) chunks[MAX_CHUNKS];
+};
+
+static struct sp__fdtab *
+table(struct sp_runtime *rt)
+{
+    struct sp__fdtab *tab = sp_load_acquire(&rt->fdtab);
+    if (sp_likely(tab != NULL)) {
+        return tab;
+    }
+    struct sp__fdtab *fresh = calloc(1, sizeof(*fresh));
+    if (!fresh) {
+        return NULL;
+    }
+    /* acq_rel: release publishes the zeroed table; acquire on failure sees
+     * the winner's. */
+    if (!atomic_compare_exchange_strong_explicit(&rt->fdtab, &tab, fresh,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
+        free(fresh);
+        return tab;
+    }
+    return fresh;
+}
+
+struct sp__fdent *
+sp__fdtab_get(struct sp_runtime *rt, int fd)
+{
+    struct sp__fdtab *tab = table(rt);
+    if (!tab || fd < 0 || (unsigned)fd >= CHUNK * MAX_CHUNKS) {
+        return NULL;
+    }
+    unsigned ci = (unsigned)fd >> CHUNK_SHIFT;
+    struct sp__fdent *c = sp_load_acquire(&tab->chunks[ci]);
+    if (sp_unlikely(c == NULL)) {
+        struct sp__fdent *fresh = calloc(CHUNK, sizeof(*fresh));
+        if (!fresh) {
+            return NULL;
+        }
+        if (!atomic_compare_exchange_strong_explicit(&tab->chunks[ci], &c, fresh,
+                                                     memory_order_acq_rel,
+                                                     memory_order_acquire)) {
+            free(fresh);
+        } else {
+            c = fresh;
+        }
+    }
+    return &c[(unsigned)fd & (CHUNK - 1)];
+}
+
+int
+sp__fdtab_enter(struct sp__fdent *e, int shard)
+{
+    sp_fetch_add_seqcst(&e->inflight, 1);
+    if (sp_load_seqcst(&e->closing)) {
+        sp__fdtab_leave(e);
+        return -EBADF;
+    }
+    uint32_t bit = shard < 32 ? 1u << shard : ~0u;
+    if (!(sp_load_relaxed(&e->shards) & bit)) {
+        sp_fetch_or_seqcst(&e->shards, bit);
+    }
+    return 0;
+}
+
+void
+sp__fdtab_leave(struct sp__fdent *e)
+{
+    atomic_fetch_sub_explicit(&e->inflight, 1, memory_order_seq_cst);
+}
+
+void
+sp__fdtab_destroy(struct sp_runtime *rt)
+{
+    struct sp__fdtab *tab = sp_load_acquire(&rt->fdtab);
+    if (!tab) {
+        return;
+    }
+    for (unsigned i = 0; i < MAX_CHUNKS; i++) {
+        free(sp_load_relaxed(&tab->chunks[i]));
+    }
+    free(tab);
+    sp_store_relaxed(&rt->fdtab, NULL);
+}

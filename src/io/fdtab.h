@@ -1,0 +1,29 @@
+/* The fd table (src/io/fdtab.c): operations in flight per fd, for close. */
+#ifndef SP_IO_FDTAB_H
+#define SP_IO_FDTAB_H
+
+#include <stdint.h>
+
+#include "core/core.h"
+
+struct sp__fdent {
+    _Atomic uint32_t inflight; /* operations started and not finished */
+    _Atomic uint32_t shards;   /* bit i: an operation ran on shard i since
+                                * the last close (all bits past 31 shards) */
+    _Atomic uint32_t closing;  /* a close is cancelling this fd's operations */
+    uint32_t pad;
+};
+
+/* The entry of fd (created on first use), or NULL for a negative or huge
+ * fd or out of memory. */
+struct sp__fdent *sp__fdtab_get(struct sp_runtime *rt, int fd);
+
+/* An operation on the calling shard starts / ends. enter fails with
+ * -EBADF while the fd is being closed. */
+int sp__fdtab_enter(struct sp__fdent *e, int shard);
+void sp__fdtab_leave(struct sp__fdent *e);
+
+/* At runtime destroy. */
+void sp__fdtab_destroy(struct sp_runtime *rt);
+
+#endif

@@ -1,0 +1,95 @@
+/* Private header of the I/O layer's operations: one table entry per kind
+ * of operation (the kernel's opdef.c), and the one entry point every
+ * public I/O call goes through.
+ *
+ * An operation is described by its opcode and a struct sp__io_args on the
+ * caller's stack. sp__io_do() hands it to the runtime's backend:
+ *   uring  prepares an SQE with the entry's prep(), parks the task until
+ *          its CQE, and cancels it on its own ring on cancellation or
+ *          deadline (docs/design/io.md);
+ *   epoll  runs sync() non-blocking and waits for readiness (`poll`
+ *          events) between attempts; entries with poll == 0 (files,
+ *          paths) run sync() on the blocking pool.
+ * Buffers are the caller's: a call returns only once the kernel is done
+ * with them, cancelled or not. */
+#ifndef SP_IO_OP_H
+#define SP_IO_OP_H
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct io_uring_sqe;
+struct statx;
+
+enum sp__opcode {
+    SP_OP_NOP,
+    SP_OP_READ,      /* fd, buf, len, off (-1: current position) */
+    SP_OP_WRITE,
+    SP_OP_READV,     /* fd, iov, iovcnt, off */
+    SP_OP_WRITEV,
+    SP_OP_RECV,      /* fd, buf, len, flags */
+    SP_OP_SEND,
+    SP_OP_RECVMSG,   /* fd, msg, flags */
+    SP_OP_SENDMSG,
+    SP_OP_ACCEPT,    /* fd, addr, addrlen_p, flags (SOCK_*) */
+    SP_OP_CONNECT,   /* fd, addr, addrlen */
+    SP_OP_SHUTDOWN,  /* fd, flags = how */
+    SP_OP_POLL,      /* fd, flags = poll events; result: revents */
+    SP_OP_OPENAT,    /* dirfd, path, flags, mode */
+    SP_OP_CLOSE,     /* fd */
+    SP_OP_FSYNC,     /* fd, flags = 0 or IORING_FSYNC_DATASYNC */
+    SP_OP_STATX,     /* dirfd, path, flags, mask, stx */
+    SP_OP_RENAMEAT,  /* dirfd, path, dirfd2, path2, flags */
+    SP_OP_UNLINKAT,  /* dirfd, path, flags */
+    SP_OP_MKDIRAT,   /* dirfd, path, mode */
+    SP_OP_FALLOCATE, /* fd, flags = mode, off, len */
+    SP_OP_FTRUNCATE, /* fd, off = length */
+    SP_OP_COUNT
+};
+
+struct sp__io_args {
+    int fd;
+    int flags;
+    void *buf;
+    size_t len;
+    int64_t off;
+    const struct iovec *iov;
+    int iovcnt;
+    struct msghdr *msg;
+    struct sockaddr *addr;
+    socklen_t addrlen;
+    socklen_t *addrlen_p;
+    int dirfd, dirfd2;
+    const char *path, *path2;
+    mode_t mode;
+    unsigned mask;
+    struct statx *stx;
+};
+
+struct sp__opdef {
+    const char *name;
+    int uring_op;   /* IORING_OP_*, -1 if io_uring has none (sync only) */
+    void (*prep)(struct io_uring_sqe *sqe, const struct sp__io_args *a);
+    /* The plain system call, for the epoll backend (non-blocking for
+     * sockets), the blocking pool, and kernels whose ring lacks the
+     * opcode. Returns the result or -errno. */
+    long (*sync)(const struct sp__io_args *a);
+    unsigned poll;  /* epoll: readiness to wait for between attempts
+                     * (POLLIN / POLLOUT); 0: may block, use the pool */
+    int fd_op;      /* operates on a.fd: counted in the fd table so that
+                     * a close can cancel it */
+};
+
+extern const struct sp__opdef sp__opdefs[SP_OP_COUNT];
+
+/* Run one operation for the calling task; returns the result or -errno.
+ * A suspension point: -ECANCELED / -ETIMEDOUT (checked before anything is
+ * started, and on cancellation while in flight: the operation is
+ * cancelled and waited for first). -EPERM outside a task. */
+long sp__io_do(enum sp__opcode op, struct sp__io_args *a);
+
+#endif

@@ -1,0 +1,211 @@
+/* The entry point of every I/O call (sp__io_do) and the calls on plain
+ * file descriptors: read, write, vector forms, poll, close.
+ *
+ * Order of work in sp__io_do: the sticky cancellation/deadline check
+ * (nothing is started for a cancelled task), then the fd table entry (a
+ * close in progress turns the call away), then the backend. See
+ * docs/design/io.md. */
+#include <errno.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include "io/fdtab.h"
+#include "io/io.h"
+#include "io/op.h"
+#include "sched/sched.h"
+
+long
+sp__io_blocking(int op, struct sp__io_args *a)
+{
+    /* NOTE: runs the call on the shard's thread until the blocking pool
+     * takes these (docs/design/io.md, "what blocks"). */
+    return sp__opdefs[op].sync(a);
+}
+
+long
+sp__io_do(enum sp__opcode op, struct sp__io_args *a)
+{
+    struct sp__task *t = sp__task_current();
+    if (!t) {
+        return -EPERM;
+    }
+    int err = sp__suspend_result(t);
+    if (err < 0) {
+        return err;
+    }
+    struct sp_runtime *rt = t->rt;
+    struct sp__fdent *fe = NULL;
+    if (sp__opdefs[op].fd_op) {
+        if (a->fd < 0) {
+            return -EBADF;
+        }
+        fe = sp__fdtab_get(rt, a->fd);
+        /* A call that meets a close of its fd fails with -EBADF. NOTE: a
+         * file opened under the same number in the instant between close(2)
+         * and the end of sp_close would see that too. */
+        if (fe && (err = sp__fdtab_enter(fe, sp__shard_current()->index)) < 0) {
+            return err;
+        }
+    }
+    struct sp__shard *sh = sp__shard_current();
+    long r = rt->be->io(sh, t, op, a);
+    if (fe) {
+        if (r == -ECANCELED && sp_load_seqcst(&fe->closing) && !sp__suspend_result(t)) {
+            r = -EBADF; /* cancelled by sp_close, not by our own cancel */
+        }
+        sp__fdtab_leave(fe);
+    }
+    return r;
+}
+
+/* --- close --------------------------------------------------------------- */
+
+static intptr_t
+cancel_fd_here(void *arg)
+{
+    struct sp__shard *sh = sp__shard_current();
+    sh->rt->be->cancel_fd(sh, (int)(intptr_t)arg);
+    return 0;
+}
+
+/* Cancel fd's operations on every shard that ran one, then wait until
+ * none is in flight. Cancellation of the closer does not stop this: a
+ * close must finish. */
+static void
+drain_fd(struct sp_runtime *rt, struct sp__fdent *fe, int fd)
+{
+    uint32_t mask = sp_load_seqcst(&fe->shards);
+    struct sp__shard *here = sp__shard_current();
+    for (int i = 0; i < rt->nshards; i++) {
+        if (!(mask & (i < 32 ? 1u << i : ~0u))) {
+            continue;
+        }
+        if (i == here->index) {
+            rt->be->cancel_fd(here, fd);
+            continue;
+        }
+        sp_task_attr_t a;
+        sp_task_attr_init(&a);
+        a.place = SP_PLACE_ON;
+        a.shard = i;
+        a.name = "close-cancel";
+        if (sp_task_spawn(NULL, &a, cancel_fd_here, (void *)(intptr_t)fd) < 0) {
+            sp__log("sp_close: could not reach shard %d to cancel fd %d", i, fd);
+        }
+    }
+    for (unsigned spins = 0; sp_load_seqcst(&fe->inflight) > 0; spins++) {
+        if (spins < 64) {
+            sp_task_yield();
+        } else {
+            sp_sleep_ns(20 * SP_NSEC_PER_USEC);
+        }
+    }
+}
+
+int
+sp_close(int fd)
+{
+    struct sp__task *t = sp__task_current();
+    if (!t) {
+        sp__log("sp_close: not called from a task");
+        return -EPERM;
+    }
+    if (fd < 0) {
+        return -EBADF;
+    }
+    struct sp_runtime *rt = t->rt;
+    struct sp__fdent *fe = sp__fdtab_get(rt, fd);
+    if (fe) {
+        /* seq_cst: the Dekker pair with sp__fdtab_enter (fdtab.c). */
+        sp_store_seqcst(&fe->closing, 1);
+        if (sp_load_seqcst(&fe->inflight) > 0) {
+            drain_fd(rt, fe, fd);
+        }
+        sp_store_relaxed(&fe->shards, 0);
+    }
+    int r = close(fd);
+    int err = r < 0 ? -errno : 0;
+    if (fe) {
+        sp_store_seqcst(&fe->closing, 0);
+    }
+    /* EINTR: the fd is gone anyway on Linux; report success as POSIX.1-2024. */
+    return err == -EINTR ? 0 : err;
+}
+
+/* --- read, write --------------------------------------------------------- */
+
+static long
+check_buf(const void *buf, size_t len)
+{
+    if (len > SP_IO_MAX_LEN) {
+        return -EINVAL;
+    }
+    return buf == NULL && len > 0 ? -EFAULT : 0;
+}
+
+static ssize_t
+rw(enum sp__opcode op, int fd, void *buf, size_t len, off_t off)
+{
+    long err = check_buf(buf, len);
+    if (err < 0) {
+        return err;
+    }
+    struct sp__io_args a = {.fd = fd, .buf = buf, .len = len, .off = off};
+    return sp__io_do(op, &a);
+}
+
+ssize_t
+sp_read(int fd, void *buf, size_t len)
+{
+    return rw(SP_OP_READ, fd, buf, len, -1);
+}
+
+ssize_t
+sp_write(int fd, const void *buf, size_t len)
+{
+    return rw(SP_OP_WRITE, fd, (void *)buf, len, -1);
+}
+
+ssize_t
+sp_pread(int fd, void *buf, size_t len, off_t off)
+{
+    return off < 0 ? -EINVAL : rw(SP_OP_READ, fd, buf, len, off);
+}
+
+ssize_t
+sp_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+    return off < 0 ? -EINVAL : rw(SP_OP_WRITE, fd, (void *)buf, len, off);
+}
+
+static ssize_t
+rwv(enum sp__opcode op, int fd, const struct iovec *iov, int iovcnt, off_t off)
+{
+    if (iovcnt < 0 || iovcnt > IOV_MAX || off < -1) {
+        return -EINVAL;
+    }
+    if (iovcnt > 0 && !iov) {
+        return -EFAULT;
+    }
+    struct sp__io_args a = {.fd = fd, .iov = iov, .iovcnt = iovcnt, .off = off};
+    return sp__io_do(op, &a);
+}
+
+ssize_t
+sp_readv(int fd, const struct iovec *iov, int iovcnt, off_t off)
+{
+    return rwv(SP_OP_READV, fd, iov, iovcnt, off);
+}
+
+ssize_t
+sp_writev(int fd, const struct iovec *iov, int iovcnt, off_t off)
+{
+    return rwv(SP_OP_WRITEV, fd, iov, iovcnt, off);
+}
+
+int
+sp_poll(int fd, int events)
+{
+    struct sp__io_args a = {.fd = fd, .flags = events};
+    return (int)sp__io_do(SP_OP_POLL, &a);
+}
