@@ -9,17 +9,33 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include "blocking/blocking.h"
 #include "io/fdtab.h"
 #include "io/io.h"
 #include "io/op.h"
 #include "sched/sched.h"
 
+struct blocking_op {
+    int op;
+    struct sp__io_args *a;
+};
+
+static long
+run_sync(void *arg)
+{
+    struct blocking_op *b = arg;
+    return sp__opdefs[b->op].sync(b->a);
+}
+
 long
 sp__io_blocking(int op, struct sp__io_args *a)
 {
-    /* NOTE: runs the call on the shard's thread until the blocking pool
-     * takes these (docs/design/io.md, "what blocks"). */
-    return sp__opdefs[op].sync(a);
+    /* On a pool thread: a regular file read may wait for the disk, and a
+     * path lookup for a network file system. If the operation ran, its
+     * result stands even if the task was cancelled meanwhile (an opened fd
+     * must reach the caller, not leak). */
+    struct blocking_op b = {op, a};
+    return sp__blocking_call(run_sync, &b);
 }
 
 long
