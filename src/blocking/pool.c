@@ -17,9 +17,11 @@
  * and drops the reference, as a wait-queue grant does (docs/design/sync.md):
  * once DONE is visible the task may return and its request vanish. */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "blocking/blocking.h"
 
@@ -289,11 +291,29 @@ worker_exit(struct sp__blocking_pool *p, struct sp__blocking_worker *w)
     }
 }
 
+/* A thread inherits its creator's CPU affinity, and workers are started by
+ * shard threads, which pin_threads ties to one CPU each. A worker stuck on
+ * its shard's CPU waits out the shard's idle spin before it can run (a
+ * section round trip measured 58 us instead of 7.5 us). Take the main
+ * thread's set instead: the CPUs the process was given.
+ * NOTE: a program that pins its main thread narrows the pool with it. */
+static void
+unpin_from_shard(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(getpid(), sizeof(set), &set) == 0) {
+        pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    }
+}
+
 static void *
 worker_main(void *arg)
 {
     struct sp__blocking_worker *w = arg;
     struct sp__blocking_pool *p = w->pool;
+    if (p->rt->cfg.pin_threads) {
+        unpin_from_shard();
+    }
     worker_set_current(w);
     init_sched_ctx(w);
     pthread_mutex_lock(&p->lock);
