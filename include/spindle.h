@@ -8,6 +8,7 @@
 #include "spindle/blocking.h"
 #include "spindle/chan.h"
 #include "spindle/error.h"
+#include "spindle/fs.h"
 #include "spindle/group.h"
 #include "spindle/io.h"
 #include "spindle/runtime.h"

@@ -111,6 +111,19 @@ TEST(io_file_offsets, 30, 0)
 TEST(io_small_ring_survives, 60, 0)
 TEST(io_bad_input, 30, 0)
 
+/* tests/test-fs.c */
+TEST(fs_big_file_offsets, 60, 0)
+TEST(fs_statx_fields, 30, 0)
+TEST(fs_path_round_trips, 30, 0)
+TEST(fs_truncate_fallocate, 30, 0)
+TEST(fs_bad_input, 30, 0)
+TEST(fs_open_cancel_race, 60, 0)
+TEST(fs_cancelled_read_canary, 60, 0)
+TEST(fs_fork_child_runtime, 60, 0)
+TEST(fs_exec_sees_no_fds, 30, 0)
+/* The child picks its own backend (auto, then forced uring): runs once. */
+TEST(fs_seccomp_fallback, 30, TEST_URING_ONLY)
+
 /* tests/test-blocking.c */
 TEST(blocking_runs_off_shard, 30, 0)
 TEST(blocking_shard_keeps_running, 30, 0)
