@@ -75,7 +75,11 @@ struct sp__blocking_pool {
     /* Under the lock. */
     struct sp__blocking_req *head, *tail;
     unsigned queued, threads, idle, peak;
-    uint64_t completed, started;
+    uint64_t started;
+    /* Counted before the task learns it is done (relaxed; the task's
+     * acquire of its request's state orders it), so whoever joined the
+     * task sees it in the stats. */
+    _Atomic uint64_t completed;
     struct sp__blocking_worker *dead; /* exited, not yet joined */
     int stop;
 };
@@ -98,10 +102,10 @@ int sp__blocking_submit(struct sp__blocking_pool *p, struct sp__blocking_req *r)
  * The _locked form with the pool lock held. */
 int sp__blocking_withdraw(struct sp__blocking_pool *p, struct sp__blocking_req *r);
 int sp__blocking_withdraw_locked(struct sp__blocking_pool *p, struct sp__blocking_req *r);
+void sp__blocking_count_done(struct sp__blocking_pool *p);
 
 /* section.c: on worker w, serve ENTER request r (taken from the queue,
- * state CLAIMED). 1 if the task ran a section here, 0 if it was sent back
- * or had gone. */
-int sp__blocking_serve_enter(struct sp__blocking_worker *w, struct sp__blocking_req *r);
+ * state CLAIMED). */
+void sp__blocking_serve_enter(struct sp__blocking_worker *w, struct sp__blocking_req *r);
 
 #endif

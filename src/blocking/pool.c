@@ -209,11 +209,18 @@ init_sched_ctx(struct sp__blocking_worker *w)
 #endif
 }
 
+void
+sp__blocking_count_done(struct sp__blocking_pool *p)
+{
+    sp_fetch_add_relaxed(&p->completed, 1);
+}
+
 /* A call is done: hand the result over and wake the task (see the top). */
 static void
-finish_call(struct sp__blocking_req *r, intptr_t result)
+finish_call(struct sp__blocking_pool *p, struct sp__blocking_req *r, intptr_t result)
 {
     struct sp__task *t = r->task;
+    sp__blocking_count_done(p);
     /* Relaxed: the task's own reference keeps refs above zero until it
      * sees DONE, which is stored after this. */
     sp_fetch_add_relaxed(&t->refs, 1);
@@ -234,14 +241,12 @@ serve(struct sp__blocking_pool *p, struct sp__blocking_worker *w,
     sp_store_relaxed(&r->state,
                      kind == SP__BREQ_CALL ? SP__BREQ_RUNNING : SP__BREQ_CLAIMED);
     pthread_mutex_unlock(&p->lock);
-    int done = 1;
     if (kind == SP__BREQ_CALL) {
-        finish_call(r, r->fn(r->arg));
+        finish_call(p, r, r->fn(r->arg));
     } else {
-        done = sp__blocking_serve_enter(w, r);
+        sp__blocking_serve_enter(w, r);
     }
     pthread_mutex_lock(&p->lock);
-    p->completed += (uint64_t)done;
 }
 
 static struct timespec
@@ -546,7 +551,7 @@ sp_blocking_stats(const sp_runtime_t *rt, sp_blocking_stats_t *out)
     out->idle = p->idle;
     out->peak = p->peak;
     out->queued = p->queued;
-    out->completed = p->completed;
+    out->completed = sp_load_relaxed(&p->completed);
     out->started = p->started;
     pthread_mutex_unlock(&p->lock);
     return 0;

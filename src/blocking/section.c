@@ -82,7 +82,7 @@ send_back(struct sp__task *t)
     sp__runq_submit(t->rt, t, target);
 }
 
-int
+void
 sp__blocking_serve_enter(struct sp__blocking_worker *w, struct sp__blocking_req *r)
 {
     struct sp__task *t = r->task;
@@ -90,7 +90,7 @@ sp__blocking_serve_enter(struct sp__blocking_worker *w, struct sp__blocking_req 
         /* Release pairs with the task's acquire: after it, r is the
          * task's again (it may queue it anew or return). */
         sp_store_release(&r->state, SP__BREQ_RELEASED);
-        return 0;
+        return;
     }
     int err = sp__suspend_result(t);
     if (err < 0) {
@@ -99,7 +99,7 @@ sp__blocking_serve_enter(struct sp__blocking_worker *w, struct sp__blocking_req 
         r->result = err;
         sp_store_release(&r->state, SP__BREQ_DECLINED);
         send_back(t);
-        return 0;
+        return;
     }
     /* Read by the task on this very thread, after the switch. */
     sp_store_relaxed(&r->state, SP__BREQ_ENTERED);
@@ -108,8 +108,8 @@ sp__blocking_serve_enter(struct sp__blocking_worker *w, struct sp__blocking_req 
     /* The task called sp_blocking_leave and switched back here: its stack
      * is saved, and it is ours to queue. */
     w->task = NULL;
+    sp__blocking_count_done(w->pool);
     send_back(t);
-    return 1;
 }
 
 /* --- Task side ---------------------------------------------------------------- */
