@@ -6,8 +6,8 @@
  * One entry per fd number, in chunks allocated on first use and kept until
  * the runtime is destroyed (published with a release CAS, read with
  * acquire). Protocol with the closer (docs/design/io.md, "close"):
- *   operation: inflight += 1 (seq_cst), then load closing (seq_cst): if set,
- *              undo and fail with -EBADF; else set its shard's bit and run.
+ *   operation: set its shard's bit, inflight += 1 (seq_cst), then load
+ *              closing (seq_cst): if set, undo and fail with -EBADF.
  *   closer:    closing = 1 (seq_cst), then load inflight (seq_cst).
  * A Dekker pair: either the operation sees `closing` and never starts, or
  * the closer sees it in flight and cancels it. */
@@ -74,14 +74,18 @@ sp__fdtab_get(struct sp_runtime *rt, int fd)
 int
 sp__fdtab_enter(struct sp__fdent *e, int shard)
 {
+    /* The shard's bit goes first: a closer that sees this call in
+     * `inflight` must also see where to cancel it. Set after, a closer
+     * could count the call, read the mask without our bit, cancel
+     * nowhere, and wait for ever. */
+    uint32_t bit = shard < 32 ? 1u << shard : ~0u;
+    if ((sp_load_seqcst(&e->shards) & bit) != bit) {
+        sp_fetch_or_seqcst(&e->shards, bit);
+    }
     sp_fetch_add_seqcst(&e->inflight, 1);
     if (sp_load_seqcst(&e->closing)) {
         sp__fdtab_leave(e);
         return -EBADF;
-    }
-    uint32_t bit = shard < 32 ? 1u << shard : ~0u;
-    if (!(sp_load_relaxed(&e->shards) & bit)) {
-        sp_fetch_or_seqcst(&e->shards, bit);
     }
     return 0;
 }

@@ -9,7 +9,8 @@
 struct sp__fdent {
     _Atomic uint32_t inflight; /* operations started and not finished */
     _Atomic uint32_t shards;   /* bit i: an operation ran on shard i since
-                                * the last close (all bits past 31 shards) */
+                                * the last close (all bits past 31 shards);
+                                * set before inflight is raised */
     _Atomic uint32_t closing;  /* a close is cancelling this fd's operations */
     uint32_t pad;
 };

@@ -4,6 +4,7 @@
  * Checked against the kernel's opcodes once, at backend probe time. */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h> /* renameat2 */
 #include <string.h>
 #include <unistd.h>
 
