@@ -45,14 +45,8 @@ sp_barrier_destroy(sp_barrier_t *bp)
         return err;
     }
     sp__spin_lock(&b->lock);
-    if (!sp__waitq_is_empty(&b->q)) {
-        sp__spin_unlock(&b->lock);
-        sp__log("sp_barrier_destroy: tasks are waiting on it");
-        return -EBUSY;
-    }
-    b->magic = SP_SYNC_DEAD;
-    sp__spin_unlock(&b->lock);
-    return 0;
+    return sp__sync_retire(&b->lock, &b->magic, !sp__waitq_is_empty(&b->q),
+                           "sp_barrier_destroy", "barrier");
 }
 
 int

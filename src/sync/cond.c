@@ -40,14 +40,8 @@ sp_cond_destroy(sp_cond_t *cp)
         return err;
     }
     sp__spin_lock(&c->lock);
-    if (!sp__waitq_is_empty(&c->q)) {
-        sp__spin_unlock(&c->lock);
-        sp__log("sp_cond_destroy: tasks are waiting on it");
-        return -EBUSY;
-    }
-    c->magic = SP_SYNC_DEAD;
-    sp__spin_unlock(&c->lock);
-    return 0;
+    return sp__sync_retire(&c->lock, &c->magic, !sp__waitq_is_empty(&c->q),
+                           "sp_cond_destroy", "condition variable");
 }
 
 int

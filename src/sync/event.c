@@ -37,14 +37,8 @@ sp_event_destroy(sp_event_t *ep)
         return err;
     }
     sp__spin_lock(&e->lock);
-    if (!sp__waitq_is_empty(&e->q)) {
-        sp__spin_unlock(&e->lock);
-        sp__log("sp_event_destroy: tasks are waiting on it");
-        return -EBUSY;
-    }
-    e->magic = SP_SYNC_DEAD;
-    sp__spin_unlock(&e->lock);
-    return 0;
+    return sp__sync_retire(&e->lock, &e->magic, !sp__waitq_is_empty(&e->q),
+                           "sp_event_destroy", "event");
 }
 
 int

@@ -88,14 +88,8 @@ sp_mutex_destroy(sp_mutex_t *mp)
         return err;
     }
     sp__spin_lock(&m->lock);
-    if (m->owner || !sp__waitq_is_empty(&m->q)) {
-        sp__spin_unlock(&m->lock);
-        sp__log("sp_mutex_destroy: the mutex is locked or has waiters");
-        return -EBUSY;
-    }
-    m->magic = SP_SYNC_DEAD;
-    sp__spin_unlock(&m->lock);
-    return 0;
+    int busy = m->owner || !sp__waitq_is_empty(&m->q);
+    return sp__sync_retire(&m->lock, &m->magic, busy, "sp_mutex_destroy", "mutex");
 }
 
 int

@@ -35,14 +35,8 @@ sp_notify_destroy(sp_notify_t *np)
         return err;
     }
     sp__spin_lock(&n->lock);
-    if (!sp__waitq_is_empty(&n->q)) {
-        sp__spin_unlock(&n->lock);
-        sp__log("sp_notify_destroy: tasks are waiting on it");
-        return -EBUSY;
-    }
-    n->magic = SP_SYNC_DEAD;
-    sp__spin_unlock(&n->lock);
-    return 0;
+    return sp__sync_retire(&n->lock, &n->magic, !sp__waitq_is_empty(&n->q),
+                           "sp_notify_destroy", "notify");
 }
 
 static int

@@ -53,4 +53,11 @@ sp__sync_check_obj(const void *obj, uint32_t magic, int zero_ok, const char *fn,
 
 #define sp__sync_check(obj, magic, fn, what) sp__sync_check_obj(obj, magic, 1, fn, what)
 
+/* The end of every destroy, with the object's spinlock held: if `busy`
+ * (held, or tasks wait), unlock, log and return -EBUSY (the object stays
+ * usable); else stamp *magic dead, unlock, return 0. (retire.c) */
+struct sp__spin;
+int sp__sync_retire(struct sp__spin *lock, uint32_t *magic, int busy, const char *fn,
+                    const char *what);
+
 #endif

@@ -46,14 +46,8 @@ sp_rwlock_destroy(sp_rwlock_t *lp)
         return err;
     }
     sp__spin_lock(&l->lock);
-    if (l->readers || l->writer || !sp__waitq_is_empty(&l->q)) {
-        sp__spin_unlock(&l->lock);
-        sp__log("sp_rwlock_destroy: the rwlock is held or has waiters");
-        return -EBUSY;
-    }
-    l->magic = SP_SYNC_DEAD;
-    sp__spin_unlock(&l->lock);
-    return 0;
+    int busy = l->readers || l->writer || !sp__waitq_is_empty(&l->q);
+    return sp__sync_retire(&l->lock, &l->magic, busy, "sp_rwlock_destroy", "rwlock");
 }
 
 /* Lock held; returns with it released and the wakes delivered. */

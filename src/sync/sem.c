@@ -44,14 +44,8 @@ sp_sem_destroy(sp_sem_t *sp)
         return err;
     }
     sp__spin_lock(&s->lock);
-    if (!sp__waitq_is_empty(&s->q)) {
-        sp__spin_unlock(&s->lock);
-        sp__log("sp_sem_destroy: tasks are waiting on the semaphore");
-        return -EBUSY;
-    }
-    s->magic = SP_SYNC_DEAD;
-    sp__spin_unlock(&s->lock);
-    return 0;
+    return sp__sync_retire(&s->lock, &s->magic, !sp__waitq_is_empty(&s->q),
+                           "sp_sem_destroy", "semaphore");
 }
 
 static int

@@ -38,14 +38,8 @@ sp_waitgroup_destroy(sp_waitgroup_t *gp)
         return err;
     }
     sp__spin_lock(&g->lock);
-    if (!sp__waitq_is_empty(&g->q)) {
-        sp__spin_unlock(&g->lock);
-        sp__log("sp_waitgroup_destroy: tasks are waiting on it");
-        return -EBUSY;
-    }
-    g->magic = SP_SYNC_DEAD;
-    sp__spin_unlock(&g->lock);
-    return 0;
+    return sp__sync_retire(&g->lock, &g->magic, !sp__waitq_is_empty(&g->q),
+                           "sp_waitgroup_destroy", "wait group");
 }
 
 int
