@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "blocking/blocking.h"
+#include "sched/sched.h"
 
 /* The pool thread's worker record, read only through an opaque call: a
  * task in a blocking section changes thread at enter and leave
@@ -192,22 +193,6 @@ sp__blocking_withdraw(struct sp__blocking_pool *p, struct sp__blocking_req *r)
 /* --- Workers -------------------------------------------------------------- */
 
 /* The worker's own stack, for switching back from a task in a section. */
-static void
-init_sched_ctx(struct sp__blocking_worker *w)
-{
-    pthread_attr_t attr;
-    void *lo = NULL;
-    size_t size = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        pthread_attr_getstack(&attr, &lo, &size);
-        pthread_attr_destroy(&attr);
-    }
-    w->sched_ctx.stack_lo = lo;
-    w->sched_ctx.stack_size = size;
-#ifdef SP_TSAN
-    w->sched_ctx.tsan_fiber = __tsan_get_current_fiber();
-#endif
-}
 
 void
 sp__blocking_count_done(struct sp__blocking_pool *p)
@@ -320,7 +305,7 @@ worker_main(void *arg)
         unpin_from_shard();
     }
     worker_set_current(w);
-    init_sched_ctx(w);
+    sp__shard_init_thread_ctx(&w->sched_ctx);
     pthread_mutex_lock(&p->lock);
     for (;;) {
         struct sp__blocking_req *r = queue_pop(p);

@@ -65,6 +65,9 @@ struct sp__shard *sp__shard_current(void);
 void sp__shard_set_current(struct sp__shard *sh);
 
 /* shard.c */
+/* Describe the calling thread's own stack in ctx (for the sanitizers), so
+ * that tasks can switch back to it: shard threads and pool threads. */
+void sp__shard_init_thread_ctx(struct sp__ctx *ctx);
 struct sp__shard *sp__shard_alloc(struct sp_runtime *rt, int index);
 int sp__shard_start(struct sp__shard *sh);
 void sp__shard_join(struct sp__shard *sh);

@@ -151,8 +151,8 @@ pin_to_cpu(struct sp__shard *sh)
     }
 }
 
-static void
-init_sched_ctx(struct sp__shard *sh)
+void
+sp__shard_init_thread_ctx(struct sp__ctx *ctx)
 {
     pthread_attr_t attr;
     void *lo = NULL;
@@ -161,10 +161,10 @@ init_sched_ctx(struct sp__shard *sh)
         pthread_attr_getstack(&attr, &lo, &size);
         pthread_attr_destroy(&attr);
     }
-    sh->sched_ctx.stack_lo = lo;
-    sh->sched_ctx.stack_size = size;
+    ctx->stack_lo = lo;
+    ctx->stack_size = size;
 #ifdef SP_TSAN
-    sh->sched_ctx.tsan_fiber = __tsan_get_current_fiber();
+    ctx->tsan_fiber = __tsan_get_current_fiber();
 #endif
 }
 
@@ -190,7 +190,7 @@ shard_thread(void *arg)
     if (rt->cfg.pin_threads) {
         pin_to_cpu(sh);
     }
-    init_sched_ctx(sh);
+    sp__shard_init_thread_ctx(&sh->sched_ctx);
     int err = sp__overflow_thread_init(&sh->altstack);
     if (err == 0) {
         err = rt->be->init(sh);
