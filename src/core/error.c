@@ -14,7 +14,7 @@ struct err_entry {
 
 static const struct err_entry table[] = {
     {0, "OK", "success"},
-    {EPERM, "EPERM", "operation not permitted here (e.g. not called from a task)"},
+    {EPERM, "EPERM", "operation not permitted (not called from a task, or denied by the system)"},
     {ENOENT, "ENOENT", "no such file or directory"},
     {ESRCH, "ESRCH", "no such task (finished and released, or never existed)"},
     {EINTR, "EINTR", "interrupted"},

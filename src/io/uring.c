@@ -62,6 +62,21 @@ try_setup(unsigned flags)
     return err;
 }
 
+static const char *
+why_failed(int err)
+{
+    switch (err) {
+    case -ENOSYS:
+        return "the kernel has no io_uring (ENOSYS)";
+    case -EPERM:
+        return "io_uring is disabled (sysctl kernel.io_uring_disabled or seccomp)";
+    case -ENOMEM:
+        return "no memory for a ring (RLIMIT_MEMLOCK too low?)";
+    default:
+        return "io_uring_setup failed";
+    }
+}
+
 static void
 probe_once(void)
 {
@@ -80,15 +95,7 @@ probe_once(void)
         }
     }
     caps.err = err;
-    if (err == -ENOSYS) {
-        caps.why = "the kernel has no io_uring (ENOSYS)";
-    } else if (err == -EPERM) {
-        caps.why = "io_uring is disabled (sysctl kernel.io_uring_disabled or seccomp)";
-    } else if (err == -ENOMEM) {
-        caps.why = "no memory for a ring (RLIMIT_MEMLOCK too low?)";
-    } else if (err < 0) {
-        caps.why = "io_uring_setup failed";
-    }
+    caps.why = err < 0 ? why_failed(err) : NULL;
     if (err == 0) {
         struct io_uring_probe *pr = io_uring_get_probe();
         caps.msg_ring = pr && io_uring_opcode_supported(pr, IORING_OP_MSG_RING);
@@ -108,7 +115,17 @@ uring_probe(const sp_config_t *cfg, const char **why)
     (void)cfg;
     pthread_once(&caps.once, probe_once);
     *why = caps.why;
-    return caps.err;
+    if (caps.err < 0) {
+        return caps.err;
+    }
+    /* What the kernel offers is probed once; whether this process may
+     * still make a ring is asked at every runtime (a seccomp filter or the
+     * sysctl may have changed since), so that AUTO can still fall back. */
+    int err = try_setup(caps.setup_flags);
+    if (err < 0) {
+        *why = why_failed(err);
+    }
+    return err;
 }
 
 static void

@@ -195,8 +195,8 @@ shard_thread(void *arg)
     if (err == 0) {
         err = rt->be->init(sh);
         if (err < 0) {
-            sp__log("shard %d: %s backend setup failed: %s", sh->index, rt->be->name,
-                    sp_strerror(err));
+            sp__log("shard %d: %s backend setup failed: %s (%s)", sh->index, rt->be->name,
+                    sp_strerror(err), sp_err_name(err));
         }
     }
     report_started(rt, err);
