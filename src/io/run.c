@@ -56,11 +56,18 @@ sp__io_do(enum sp__opcode op, struct sp__io_args *a)
             return -EBADF;
         }
         fe = sp__fdtab_get(rt, a->fd);
-        /* A call that meets a close of its fd fails with -EBADF. NOTE: a
-         * file opened under the same number in the instant between close(2)
-         * and the end of sp_close would see that too. */
-        if (fe && (err = sp__fdtab_enter(fe, sp__shard_current()->index)) < 0) {
-            return err;
+        /* A close of this number is in progress: wait until it is over,
+         * then go. The call cannot be for the file being closed (using an
+         * fd while closing it is the caller's race, and close(2) will have
+         * made the number EBADF or someone else's, as in POSIX); it can be
+         * for a file that another shard opened or accepted under the same
+         * number between close(2) and the end of sp_close, which must not
+         * fail. The wait holds no inflight count, so the closer's drain
+         * still ends. */
+        while (fe && (err = sp__fdtab_enter(fe, sp__shard_current()->index)) < 0) {
+            if ((err = sp_task_yield()) < 0) {
+                return err;
+            }
         }
     }
     struct sp__shard *sh = sp__shard_current();
