@@ -11,6 +11,7 @@
 #include "spindle/fs.h"
 #include "spindle/group.h"
 #include "spindle/io.h"
+#include "spindle/net.h"
 #include "spindle/runtime.h"
 #include "spindle/sync.h"
 #include "spindle/task.h"
