@@ -155,6 +155,9 @@ TEST(blocking_hammer_stale_wakes, 60, 0)
 TEST(blocking_shutdown_with_work, 30, 0)
 TEST(blocking_misuse, 30, 0)
 
+/* tests/test-fork.c */
+TEST(fork_from_task, 60, 0)
+
 /* tests/test-runtime.c */
 TEST(runtime_shutdown_frees_everything, 60, 0)
 TEST(runtime_create_destroy_cycles, 30, 0)

@@ -154,6 +154,9 @@ struct sp_runtime {
     /* Operations in flight per fd, for close (src/io/fdtab.c); made on
      * first use, freed at destroy. */
     _Atomic(struct sp__fdtab *) fdtab;
+
+    /* Set in the child of a fork (fork.c): this runtime is the parent's. */
+    _Atomic int forked;
 };
 
 /* task.c */
@@ -170,6 +173,11 @@ int sp__task_spawn_on(struct sp_runtime *rt, struct sp__shard *from, sp_task_t *
 
 /* local.c */
 void sp__local_clear(struct sp__task *t);
+
+/* fork.c */
+void sp__fork_register(struct sp_runtime *rt);
+void sp__fork_unregister(struct sp_runtime *rt);
+int sp__fork_check(const struct sp_runtime *rt, const char *fn);
 
 /* placement.c */
 void sp__place_count(struct sp_runtime *rt, struct sp__shard *cur, int home,
@@ -199,6 +207,7 @@ void sp__overflow_thread_fini(void *altstack);
 
 /* wake.c */
 void sp__wake(struct sp__task *t);
+void sp__wake_on(struct sp__shard *cur, struct sp__task *t);
 int sp__park(uint64_t until);
 void sp__park_nointr(void);
 void sp__wake_after_park(struct sp__shard *sh, struct sp__task *t);

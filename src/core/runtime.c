@@ -162,6 +162,7 @@ sp_runtime_create(sp_runtime_t **out, const sp_config_t *cfg)
         free_runtime(rt);
         return err;
     }
+    sp__fork_register(rt);
     *out = rt;
     return 0;
 }
@@ -212,6 +213,10 @@ sp_runtime_block_on(sp_runtime_t *rt, const sp_task_attr_t *attr, sp_task_fn fn,
         sp__log("sp_runtime_block_on: called from a shard (it would deadlock); "
                 "use sp_task_spawn and sp_task_join");
         return -EINVAL;
+    }
+    int ferr = sp__fork_check(rt, "sp_runtime_block_on");
+    if (ferr < 0) {
+        return ferr;
     }
     struct block_on b = {.fn = fn, .arg = arg};
     /* seq_cst: pairs with destroy's store of stopping and its load of
@@ -278,6 +283,10 @@ sp_runtime_destroy(sp_runtime_t *rt)
         sp__log("sp_runtime_destroy: %s", rt ? "called from a shard" : "rt is NULL");
         return -EINVAL;
     }
+    int ferr = sp__fork_check(rt, "sp_runtime_destroy");
+    if (ferr < 0) {
+        return ferr; /* its threads are in the parent: nothing to stop here */
+    }
     sp_store_seqcst(&rt->stopping, 1);
     long wait_ns = 100000;
     int clean = 0;
@@ -293,6 +302,7 @@ sp_runtime_destroy(sp_runtime_t *rt)
         }
     }
     stop_shards(rt);
+    sp__fork_unregister(rt);
     free_runtime(rt);
     return 0;
 }

@@ -156,6 +156,9 @@ uring_init(struct sp__shard *sh)
         free(u);
         return err;
     }
+    /* The child of a fork must not share the ring's memory with us: it
+     * would see our completions (RELIABILITY.md B3.1; src/core/fork.c). */
+    io_uring_ring_dontfork(&u->ring);
     sh->wake_fd = eventfd(0, EFD_CLOEXEC);
     if (sh->wake_fd < 0) {
         err = -errno;
