@@ -6,6 +6,10 @@
  *                          under a watchdog;
  *   runner -f SUBSTR       the same, only tests whose name contains SUBSTR;
  *   runner -b uring|epoll  the same, one backend only;
+ *   runner -b noring       the I/O tests (io_, net_, fs_) in processes where a
+ *                          seccomp filter denies io_uring_setup and
+ *                          SPINDLE_BACKEND is unset: the automatic fallback
+ *                          to epoll must carry them;
  *   runner -q              the same, leaving out tests flagged TEST_SLOW;
  *   runner -v              the same, printing every child's output and time;
  *   runner --list          print the test names;
@@ -23,9 +27,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -144,6 +152,46 @@ test_settled_threads(int want)
         n = test_count_threads();
     }
     return n;
+}
+
+#if defined(__x86_64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+int
+test_can_deny_io_uring(void)
+{
+#ifdef TEST_AUDIT_ARCH
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int
+test_deny_io_uring(int err)
+{
+#ifdef TEST_AUDIT_ARCH
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        return -errno;
+    }
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
+#else
+    (void)err;
+    return -ENOSYS;
+#endif
 }
 
 int
@@ -275,6 +323,8 @@ test_config(int shards)
 static int verbose;
 static int quick;
 static const char *filter;
+#define NORING "noring"
+
 static const char *only_backend;
 
 static const struct test_entry *
@@ -469,7 +519,17 @@ run_child(const char *self, const struct test_entry *t, const char *backend)
         }
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
-        setenv("SPINDLE_BACKEND", backend, 1);
+        if (strcmp(backend, NORING) == 0) {
+            /* A sandbox without io_uring: the default backend must find
+             * out by itself and fall back to epoll. */
+            unsetenv("SPINDLE_BACKEND");
+            if (test_deny_io_uring(EPERM) < 0) {
+                perror("seccomp");
+                _exit(2);
+            }
+        } else {
+            setenv("SPINDLE_BACKEND", backend, 1);
+        }
         char *args[] = {(char *)self, (char *)t->name, NULL};
         execv("/proc/self/exe", args);
         perror("execv");
@@ -535,10 +595,18 @@ run_child(const char *self, const struct test_entry *t, const char *backend)
     return o;
 }
 
+/* The I/O layer's tests: they also run in the NORING pass. */
+static int
+is_io_test(const char *name)
+{
+    return strncmp(name, "io_", 3) == 0 || strncmp(name, "net_", 4) == 0 ||
+           strncmp(name, "fs_", 3) == 0;
+}
+
 static int
 run_all(const char *self)
 {
-    static const char *const backends[] = {"uring", "epoll"};
+    static const char *const backends[] = {"uring", "epoll", NORING};
     int passed = 0, failed = 0, skipped = 0;
     uint64_t start = test_clock_ns();
 
@@ -550,8 +618,14 @@ run_all(const char *self)
         if (quick && (t->flags & TEST_SLOW)) {
             continue;
         }
-        for (int b = 0; b < 2; b++) {
-            if (b == 1 && (t->flags & TEST_URING_ONLY)) {
+        for (int b = 0; b < 3; b++) {
+            if (b >= 1 && (t->flags & TEST_URING_ONLY)) {
+                continue;
+            }
+            /* The NORING pass runs only when asked for, and only the I/O
+             * tests: everything else is the same as the epoll pass. */
+            if (b == 2 && (only_backend == NULL || !is_io_test(t->name) ||
+                           !test_can_deny_io_uring())) {
                 continue;
             }
             if (only_backend != NULL && strcmp(only_backend, backends[b]) != 0) {
@@ -576,7 +650,7 @@ static void
 usage(const char *self)
 {
     fprintf(stderr,
-            "usage: %s [-v] [-q] [-f SUBSTR] [-b uring|epoll]\n"
+            "usage: %s [-v] [-q] [-f SUBSTR] [-b uring|epoll|noring]\n"
             "       %s --list\n"
             "       %s NAME [NAME...]   (in this process)\n",
             self, self, self);

@@ -899,32 +899,6 @@ test_fs_exec_sees_no_fds(void)
 
 /* --- the epoll fallback under a seccomp filter ------------------------------- */
 
-#if defined(__x86_64__)
-#define TEST_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define TEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-
-/* Deny io_uring_setup with errno err, allow everything else. */
-static int
-deny_uring_setup(int err)
-{
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-        return -errno;
-    }
-    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
-}
-
 static intptr_t
 fallback_io(void *arg)
 {
@@ -959,7 +933,7 @@ fallback_child_body(int err)
      * and remembered then, and the fallback must still happen after. */
     ASSERT_OK(sp_runtime_create(&rt, NULL));
     ASSERT_OK(sp_runtime_destroy(rt));
-    ASSERT_OK(deny_uring_setup(err));
+    ASSERT_OK(test_deny_io_uring(err));
     ASSERT_OK(sp_runtime_create(&rt, NULL));
     ASSERT_STR_EQ(sp_runtime_backend_name(rt), "epoll");
     intptr_t res = -1;
@@ -991,9 +965,9 @@ count_in(const char *s, const char *what)
 int
 test_fs_seccomp_fallback(void)
 {
-#ifndef TEST_AUDIT_ARCH
-    return TEST_SKIP;
-#endif
+    if (!test_can_deny_io_uring()) {
+        return TEST_SKIP;
+    }
     ASSERT_OK(make_dir());
     static const int errs[] = {EPERM, ENOSYS};
     static const char *const why[] = {"seccomp", "ENOSYS"};

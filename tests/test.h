@@ -194,6 +194,13 @@ int test_count_threads(void);
  * first: threads that pthread_join has reaped leave /proc a moment later. */
 int test_settled_threads(int want);
 
+/* Install a seccomp filter in this process (and what it execs) that makes
+ * io_uring_setup fail with errno err, as a sandbox that forbids io_uring
+ * does. 0 or -errno. test_can_deny_io_uring: 0 where the runner cannot
+ * build the filter for this architecture. */
+int test_deny_io_uring(int err);
+int test_can_deny_io_uring(void);
+
 /* Lines of /proc/self/maps: one per mapping (VMA). -1 on error. */
 int test_count_maps(void);
 
