@@ -50,7 +50,7 @@ BIN=${BENCH_DIR:-build/release/bench}
 if [ $# -gt 0 ]; then
     PROGS=$*
 else
-    PROGS="spawn_join yield_pingpong switch xshard_pingpong xshard_call fanout_fanin mutex_contended chan_pingpong chan_mpmc steady blocking_run fs_read"
+    PROGS="spawn_join yield_pingpong switch xshard_pingpong xshard_call fanout_fanin mutex_contended chan_pingpong chan_mpmc steady blocking_run fs_read net_echo"
 fi
 
 RUN_PROGS=

@@ -1,0 +1,431 @@
+/* net_echo: TCP over loopback, client and server in this one process.
+ *
+ *   net_echo_rtt_256b                  512 round trips of 256 bytes on one
+ *                                      connection; ns per round trip.
+ *   net_stream_throughput_4k_window32  2,048 frames of 4 KiB, the client
+ *                                      keeping up to 32 frames unacknowledged
+ *                                      (the server answers each frame with an
+ *                                      8-byte ack); ns per frame, MiB/s in
+ *                                      the extra fields.
+ *
+ * spindle variants: both tasks pinned to one shard; client and server
+ * pinned to different shards; both stealable on two shards. Peers, in this
+ * program: a hand-written single-thread liburing loop that drives both
+ * ends of the connection from one ring (the physical limit of one core),
+ * and plain blocking system calls with the server on its own thread. */
+#include <errno.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define RTT_MSG 256
+#define FRAME 4096
+#define WINDOW 32
+#define ACK 8
+
+typedef struct ne_params {
+    int stream;      /* 0: rtt, 1: stream throughput */
+    int shards;
+    sp_place_t client, server;
+    int client_shard, server_shard;
+} ne_params_t;
+
+static uint64_t
+rounds_of(int stream)
+{
+    return stream ? bench_size(2048, 256) : bench_size(512, 128);
+}
+
+/* --- the two ends, on any socket API through these hooks ------------------- */
+
+typedef struct ne_io {
+    ssize_t (*send_all)(int fd, const void *buf, size_t len);
+    ssize_t (*recv_exact)(int fd, void *buf, size_t len);
+} ne_io_t;
+
+static int
+serve(const ne_io_t *io, int fd, int stream, uint64_t rounds)
+{
+    char buf[FRAME];
+    size_t n = stream ? FRAME : RTT_MSG;
+    uint64_t ack = 0;
+    for (uint64_t i = 0; i < rounds; i++) {
+        if (io->recv_exact(fd, buf, n) != (ssize_t)n) {
+            return -EPROTO;
+        }
+        ack = i;
+        const void *reply = stream ? (const void *)&ack : buf;
+        size_t rlen = stream ? ACK : n;
+        if (io->send_all(fd, reply, rlen) != (ssize_t)rlen) {
+            return -EPROTO;
+        }
+    }
+    return 0;
+}
+
+static int
+drive(const ne_io_t *io, int fd, int stream, uint64_t rounds)
+{
+    char out[FRAME], in[FRAME];
+    memset(out, 'x', sizeof(out));
+    if (!stream) {
+        for (uint64_t i = 0; i < rounds; i++) {
+            if (io->send_all(fd, out, RTT_MSG) != RTT_MSG ||
+                io->recv_exact(fd, in, RTT_MSG) != RTT_MSG) {
+                return -EPROTO;
+            }
+        }
+        return 0;
+    }
+    uint64_t sent = 0, acked = 0;
+    while (acked < rounds) {
+        while (sent < rounds && sent - acked < WINDOW) {
+            if (io->send_all(fd, out, FRAME) != FRAME) {
+                return -EPROTO;
+            }
+            sent++;
+        }
+        if (io->recv_exact(fd, in, ACK) != ACK) {
+            return -EPROTO;
+        }
+        acked++;
+    }
+    return 0;
+}
+
+static void
+report(bench_case_t *c, double *value, int stream, uint64_t rounds, uint64_t ns)
+{
+    *value = (double)ns / (double)rounds;
+    bench_extra_clear(c);
+    if (stream) {
+        bench_extra(c, "frames=%llu mib_per_s=%.0f", (unsigned long long)rounds,
+                    (double)rounds * FRAME / (1 << 20) / ((double)ns / 1e9));
+    } else {
+        bench_extra(c, "round_trips=%llu", (unsigned long long)rounds);
+    }
+}
+
+/* --- spindle ----------------------------------------------------------------- */
+
+static ssize_t
+sp_send_all_(int fd, const void *buf, size_t len)
+{
+    return sp_sock_send_all(fd, buf, len, NULL);
+}
+
+static ssize_t
+sp_recv_exact_(int fd, void *buf, size_t len)
+{
+    return sp_sock_recv_exact(fd, buf, len, NULL);
+}
+
+static const ne_io_t SP_IO = {sp_send_all_, sp_recv_exact_};
+
+typedef struct ne_run {
+    const ne_params_t *p;
+    int lfd;
+    sp_addr_t addr;
+    uint64_t rounds;
+    uint64_t elapsed_ns;
+} ne_run_t;
+
+static intptr_t
+sp_server(void *arg)
+{
+    ne_run_t *run = arg;
+    int fd = sp_tcp_accept(run->lfd, NULL);
+    if (fd < 0) {
+        return bench_fail("sp_tcp_accept", fd);
+    }
+    sp_tcp_set_nodelay(fd, 1);
+    int rc = serve(&SP_IO, fd, run->p->stream, run->rounds);
+    sp_close(fd);
+    return rc;
+}
+
+static intptr_t
+sp_client(void *arg)
+{
+    ne_run_t *run = arg;
+    int fd = sp_tcp_connect(&run->addr);
+    if (fd < 0) {
+        return bench_fail("sp_tcp_connect", fd);
+    }
+    sp_tcp_set_nodelay(fd, 1);
+    uint64_t t0 = sp_now_ns();
+    int rc = drive(&SP_IO, fd, run->p->stream, run->rounds);
+    run->elapsed_ns = sp_now_ns() - t0;
+    sp_close(fd);
+    return rc;
+}
+
+static intptr_t
+sp_body(void *arg)
+{
+    ne_run_t *run = arg;
+    const ne_params_t *p = run->p;
+    sp_addr_t a;
+    sp_addr_ip(&a, "127.0.0.1", 0);
+    run->lfd = sp_tcp_listen(&a, 4, 0);
+    if (run->lfd < 0 || sp_sock_local_addr(run->lfd, &run->addr) < 0) {
+        return bench_fail("sp_tcp_listen", run->lfd < 0 ? run->lfd : -EIO);
+    }
+    sp_task_attr_t sa, ca;
+    sp_task_attr_init(&sa);
+    sp_task_attr_init(&ca);
+    sa.place = p->server;
+    sa.shard = p->server_shard;
+    ca.place = p->client;
+    ca.shard = p->client_shard;
+    sp_task_t st, ct;
+    int rc = sp_task_spawn(&st, &sa, sp_server, run);
+    if (rc == 0 && (rc = sp_task_spawn(&ct, &ca, sp_client, run)) != 0) {
+        sp_task_cancel(st);
+        sp_task_join(st, NULL);
+    }
+    if (rc != 0) {
+        sp_close(run->lfd);
+        return bench_fail("sp_task_spawn", rc);
+    }
+    intptr_t rs = 0, rcl = 0;
+    sp_task_join(ct, &rcl);
+    sp_task_join(st, &rs);
+    sp_close(run->lfd);
+    return rcl ? rcl : rs;
+}
+
+static int
+sp_case(bench_case_t *c, double *value)
+{
+    const ne_params_t *p = c->arg;
+    ne_run_t run = {.p = p, .rounds = rounds_of(p->stream)};
+    sp_config_t cfg;
+    bench_config(&cfg, p->shards);
+    intptr_t res = 0;
+    int rc = bench_block_on(&cfg, sp_body, &run, &res);
+    if (rc != 0 || res != 0) {
+        return rc != 0 ? rc : (int)res;
+    }
+    report(c, value, p->stream, run.rounds, run.elapsed_ns);
+    return 0;
+}
+
+/* --- peers: a connected loopback pair ----------------------------------- */
+
+static int
+plain_pair(int *cfd, int *sfd)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int one = 1;
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 4) < 0 ||
+        getsockname(l, (struct sockaddr *)&a, &len) < 0) {
+        return -errno;
+    }
+    *cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (*cfd < 0 || connect(*cfd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        close(l);
+        return -errno;
+    }
+    *sfd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    close(l);
+    if (*sfd < 0) {
+        return -errno;
+    }
+    setsockopt(*cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(*sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return 0;
+}
+
+/* --- peer: blocking system calls, server on its own thread -------------- */
+
+static ssize_t
+px_send_all(int fd, const void *buf, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(fd, (const char *)buf + off, len - off, MSG_NOSIGNAL);
+        if (n <= 0) {
+            return n < 0 ? -errno : (ssize_t)off;
+        }
+        off += (size_t)n;
+    }
+    return (ssize_t)off;
+}
+
+static ssize_t
+px_recv_exact(int fd, void *buf, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = recv(fd, (char *)buf + off, len - off, 0);
+        if (n <= 0) {
+            return n < 0 ? -errno : (ssize_t)off;
+        }
+        off += (size_t)n;
+    }
+    return (ssize_t)off;
+}
+
+static const ne_io_t PX_IO = {px_send_all, px_recv_exact};
+
+typedef struct px_run {
+    int fd, stream, rc;
+    uint64_t rounds;
+} px_run_t;
+
+static void *
+px_server(void *arg)
+{
+    px_run_t *r = arg;
+    r->rc = serve(&PX_IO, r->fd, r->stream, r->rounds);
+    return NULL;
+}
+
+static int
+px_case(bench_case_t *c, double *value)
+{
+    const ne_params_t *p = c->arg;
+    int cfd, sfd, rc = plain_pair(&cfd, &sfd);
+    if (rc < 0) {
+        return rc;
+    }
+    px_run_t srv = {.fd = sfd, .stream = p->stream, .rounds = rounds_of(p->stream)};
+    pthread_t th;
+    if (pthread_create(&th, NULL, px_server, &srv) != 0) {
+        close(cfd);
+        close(sfd);
+        return -EAGAIN;
+    }
+    uint64_t t0 = bench_now_ns();
+    rc = drive(&PX_IO, cfd, p->stream, srv.rounds);
+    uint64_t ns = bench_now_ns() - t0;
+    pthread_join(th, NULL);
+    close(cfd);
+    close(sfd);
+    if (rc != 0 || srv.rc != 0) {
+        return rc ? rc : srv.rc;
+    }
+    report(c, value, p->stream, srv.rounds, ns);
+    return 0;
+}
+
+/* --- peer: one thread, one ring, both ends (round-trip workload) -------- */
+
+/* Wait for `want` CQEs; res[user_data] gets each result. */
+static int
+ur_reap(struct io_uring *ring, int want, int res[2])
+{
+    for (int got = 0; got < want; got++) {
+        struct io_uring_cqe *cqe;
+        int rc = io_uring_wait_cqe(ring, &cqe);
+        if (rc < 0) {
+            return rc;
+        }
+        res[cqe->user_data] = cqe->res;
+        io_uring_cqe_seen(ring, cqe);
+    }
+    return 0;
+}
+
+/* One leg: `from` sends n bytes, `to` receives them; both SQEs in one
+ * submission, short receives topped up. */
+static int
+ur_leg(struct io_uring *ring, int from, int to, char *sbuf, char *rbuf, size_t n)
+{
+    struct io_uring_sqe *s = io_uring_get_sqe(ring);
+    io_uring_prep_send(s, from, sbuf, n, MSG_NOSIGNAL);
+    s->user_data = 0;
+    size_t got = 0;
+    int want = 2;
+    while (got < n) {
+        struct io_uring_sqe *r = io_uring_get_sqe(ring);
+        io_uring_prep_recv(r, to, rbuf + got, n - got, 0);
+        r->user_data = 1;
+        int res[2] = {0, 0};
+        io_uring_submit(ring);
+        if (ur_reap(ring, want, res) < 0 || res[1] <= 0 || (want == 2 && res[0] != (int)n)) {
+            return -EPROTO;
+        }
+        got += (size_t)res[1];
+        want = 1;
+    }
+    return 0;
+}
+
+static int
+ur_case(bench_case_t *c, double *value)
+{
+    const ne_params_t *p = c->arg;
+    int cfd, sfd, rc = plain_pair(&cfd, &sfd);
+    if (rc < 0) {
+        return rc;
+    }
+    struct io_uring ring;
+    if ((rc = io_uring_queue_init(8, &ring, 0)) < 0) {
+        close(cfd);
+        close(sfd);
+        return rc;
+    }
+    char out[RTT_MSG], mid[RTT_MSG], in[RTT_MSG];
+    memset(out, 'x', sizeof(out));
+    uint64_t rounds = rounds_of(0);
+    uint64_t t0 = bench_now_ns();
+    for (uint64_t i = 0; i < rounds && rc == 0; i++) {
+        rc = ur_leg(&ring, cfd, sfd, out, mid, RTT_MSG);
+        if (rc == 0) {
+            rc = ur_leg(&ring, sfd, cfd, mid, in, RTT_MSG);
+        }
+    }
+    uint64_t ns = bench_now_ns() - t0;
+    io_uring_queue_exit(&ring);
+    close(cfd);
+    close(sfd);
+    if (rc != 0) {
+        return rc;
+    }
+    report(c, value, p->stream, rounds, ns);
+    return 0;
+}
+
+/* --- cases ---------------------------------------------------------------- */
+
+static const ne_params_t RTT_PIN1 = {0, 1, SP_PLACE_LOCAL, SP_PLACE_LOCAL, 0, 0};
+static const ne_params_t RTT_PIN2 = {0, 2, SP_PLACE_ON, SP_PLACE_ON, 0, 1};
+static const ne_params_t RTT_STEAL2 = {0, 2, SP_PLACE_STEALABLE, SP_PLACE_STEALABLE, 0, 0};
+static const ne_params_t STR_PIN1 = {1, 1, SP_PLACE_LOCAL, SP_PLACE_LOCAL, 0, 0};
+static const ne_params_t STR_PIN2 = {1, 2, SP_PLACE_ON, SP_PLACE_ON, 0, 1};
+static const ne_params_t STR_STEAL2 = {1, 2, SP_PLACE_STEALABLE, SP_PLACE_STEALABLE, 0, 0};
+
+#define RTT "net_echo_rtt_256b"
+#define STR "net_stream_throughput_4k_window32"
+
+static bench_case_t cases[] = {
+    BENCH_CASE(RTT, "pinned-1shard", "ns", sp_case, &RTT_PIN1),
+    BENCH_CASE(RTT, "pinned-2shard", "ns", sp_case, &RTT_PIN2),
+    BENCH_CASE(RTT, "stealable-2shard", "ns", sp_case, &RTT_STEAL2),
+    BENCH_PEER(RTT, "liburing-raw", "1thread", "ns", ur_case, &RTT_PIN1),
+    BENCH_PEER(RTT, "blocking-syscalls", "2threads", "ns", px_case, &RTT_PIN1),
+    BENCH_CASE(STR, "pinned-1shard", "ns", sp_case, &STR_PIN1),
+    BENCH_CASE(STR, "pinned-2shard", "ns", sp_case, &STR_PIN2),
+    BENCH_CASE(STR, "stealable-2shard", "ns", sp_case, &STR_STEAL2),
+    BENCH_PEER(STR, "blocking-syscalls", "2threads", "ns", px_case, &STR_PIN1),
+};
+
+int
+main(int argc, char **argv)
+{
+    bench_init(argc, argv,
+               "TCP loopback echo: 256-byte round trips, and 4 KiB frames with a\n"
+               "window of 32; ns per round trip / per frame.\n");
+    return bench_run(cases, sizeof cases / sizeof cases[0]);
+}
