@@ -285,10 +285,23 @@ is_socket_op(int op)
 /* Regular files and block devices are always "ready" and may block: they
  * go to the blocking pool. */
 static int
+is_rw(int op)
+{
+    return op == SP_OP_READ || op == SP_OP_WRITE || op == SP_OP_READV ||
+           op == SP_OP_WRITEV;
+}
+
+static int
 may_block(int op, const struct sp__io_args *a)
 {
-    if (sp__opdefs[op].poll == 0 || a->off >= 0) {
-        return op != SP_OP_POLL;
+    if (op == SP_OP_POLL) {
+        return 0;
+    }
+    if (sp__opdefs[op].poll == 0 || (is_rw(op) && a->off >= 0)) {
+        return 1; /* files, paths, and reads/writes at an offset */
+    }
+    if (!is_rw(op)) {
+        return 0; /* socket calls */
     }
     struct stat st;
     return fstat(a->fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
@@ -297,8 +310,16 @@ may_block(int op, const struct sp__io_args *a)
 static long
 connect_nb(struct sp__shard *sh, struct sp__task *t, struct sp__io_args *a)
 {
-    long r = sp__opdefs[SP_OP_CONNECT].sync(a);
-    if (r != -EINPROGRESS && r != -EAGAIN) {
+    long r;
+    /* -EAGAIN (a Unix socket whose listener's backlog is full): nothing
+     * is in progress; try again once the socket is writable. */
+    while ((r = sp__opdefs[SP_OP_CONNECT].sync(a)) == -EAGAIN) {
+        r = wait_ready(sh, t, a->fd, EPOLLOUT);
+        if (r < 0) {
+            return r;
+        }
+    }
+    if (r != -EINPROGRESS) {
         return r;
     }
     r = wait_ready(sh, t, a->fd, EPOLLOUT);
