@@ -417,7 +417,13 @@ sp_task_unpark(sp_task_t h)
     if (err < 0) {
         return err;
     }
-    sp_store_seqcst(&t->user_token, 1);
+    /* release: pairs with the acquire of the exchange that consumes the
+     * token in sp_task_park. No seq_cst needed: a park that read 0 before
+     * this store has not consumed the wake below, whose CAS on the state
+     * word is ordered after this store; the park's next look at the word
+     * (its acquire, or the scheduler's CAS to PARKED) then sees the wake,
+     * and its re-check of the token happens after this store. */
+    sp_store_release(&t->user_token, 1);
     sp__wake(t);
     sp__task_put(t);
     return 0;
@@ -432,7 +438,12 @@ sp_task_park(void)
     }
     /* The token is separate from the internal NOTIFY bit, so a sleep or a
      * join that consumes an internal wake never eats a user's unpark. */
-    while (!sp_xchg_seqcst(&t->user_token, 0)) {
+    /* Look before taking: most parks find no token, and a plain acquire
+     * load costs nothing where the exchange is a locked instruction. The
+     * exchange (acq_rel: acquire pairs with the release store in
+     * sp_task_unpark) is what consumes a token, so two parks never
+     * consume one token. */
+    while (!(sp_load_acquire(&t->user_token) && sp_xchg_acqrel(&t->user_token, 0))) {
         int err = sp__park(SP_DEADLINE_NONE);
         if (err < 0) {
             return err;

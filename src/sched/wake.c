@@ -19,11 +19,16 @@
 #include "core/core.h"
 #include "sched/runq.h"
 
-static void
-route(struct sp__task *t)
+/* Queue a task this waker has just moved PARKED -> ACTIVE. cur is the
+ * calling thread's shard (or NULL), read once by the caller through the
+ * opaque call (DESIGN.md hazard 1); it serves both the routing choice and
+ * the same-shard test, so the common same-shard wake of a pinned task is a
+ * FIFO push: no inbox, no fence, no sleeper check (runq.h: only a
+ * stealable push looks for sleepers). */
+static inline void
+route(struct sp__shard *cur, struct sp__task *t)
 {
     struct sp_runtime *rt = t->rt;
-    struct sp__shard *cur = sp__shard_current();
     if (cur && cur->rt != rt) {
         cur = NULL;
     }
@@ -34,33 +39,58 @@ route(struct sp__task *t)
     if (target == SP_NO_SHARD) {
         target = cur ? cur->index : sp_load_relaxed(&t->last_shard);
     }
-    sp__runq_submit(rt, t, target);
+    if (sp_likely(cur && cur->index == target)) {
+        sp__runq_push_local(cur, t);
+    } else {
+        sp__inbox_post(rt->shards[target], t);
+    }
 }
 
-void
-sp__wake(struct sp__task *t)
+/* Steps 1-5 of wake on the state word: 1 if this call moved the task from
+ * PARKED to ACTIVE and so must queue it, else 0. */
+static inline int
+claim_wake(struct sp__task *t)
 {
     uint32_t s = sp_load_acquire(&t->state);
     for (;;) {
         uint32_t st = s & TS_MASK;
-        if (st == TS_PARKED) {
-            /* acq_rel: acquire pairs with the scheduler's CAS to PARKED, so
-             * the placement fields the task wrote before parking are
-             * visible to route(). */
+        if (sp_likely(st == TS_PARKED)) {
+            /* acq_rel: acquire pairs with the scheduler's release CAS to
+             * PARKED in sp__wake_after_park, so the placement fields the
+             * task wrote before parking are visible to route(); release
+             * pairs with the task's acquire of the word after it runs
+             * again, publishing the waker's condition. */
             if (sp_cas_acqrel(&t->state, &s, TS_ACTIVE)) {
-                route(t);
-                return;
+                return 1;
             }
         } else if (st != TS_ACTIVE) {
-            return;
+            return 0;
         } else if (sp_cas_acqrel(&t->state, &s, TS_ACTIVE | TS_NOTIFY)) {
             /* Also when NOTIFY is already set (s | NOTIFY == s): the
              * release half publishes this waker's writes to the task's
              * next acquire of the word. A plain load would publish
              * nothing, and a waker that wrote its condition with a release
              * store could then be missed. */
-            return;
+            return 0;
         }
+    }
+}
+
+void
+sp__wake(struct sp__task *t)
+{
+    if (claim_wake(t)) {
+        route(sp__shard_current(), t);
+    }
+}
+
+/* sp__wake for a caller that holds its thread's shard already (cur, or
+ * NULL off the shards) and has not switched tasks since reading it. */
+void
+sp__wake_on(struct sp__shard *cur, struct sp__task *t)
+{
+    if (claim_wake(t)) {
+        route(cur, t);
     }
 }
 
@@ -69,12 +99,24 @@ void
 sp__wake_after_park(struct sp__shard *sh, struct sp__task *t)
 {
     uint32_t s = TS_ACTIVE;
-    /* seq_cst CAS: pairs with the waker's acquire load/CAS (step 3 above). */
-    if (sp_cas_seqcst(&t->state, &s, TS_PARKED)) {
+    /* release on success: pairs with the acquire half of the waker's CAS
+     * (PARKED -> ACTIVE), so a waker on another thread that resumes the
+     * task sees everything the task wrote before it switched out. Nothing
+     * needs acquire here: on failure the exchange below acquires. seq_cst
+     * would add nothing (no Dekker pair involves this CAS); on x86 it is
+     * the same locked instruction, on arm64 a cheaper one. */
+    while (!sp_cas_release(&t->state, &s, TS_PARKED)) {
+        if (s & TS_NOTIFY) {
+            break;
+        }
+        /* A weak CAS may fail spuriously (LL/SC): s is still ACTIVE. */
+    }
+    if (!(s & TS_NOTIFY)) {
         return;
     }
     /* NOTIFY was set: consume it and run the task again. Only this thread
-     * moves the word away from ACTIVE|NOTIFY, so an exchange is enough. */
+     * moves the word away from ACTIVE|NOTIFY, so an exchange is enough;
+     * acq_rel pairs with the wakers' CAS (their condition writes). */
     sp_xchg_acqrel(&t->state, TS_ACTIVE);
     sp__runq_push_local(sh, t);
 }
@@ -86,7 +128,10 @@ sp__wake_after_park(struct sp__shard *sh, struct sp__task *t)
 int
 sp__park(uint64_t until)
 {
-    struct sp__task *t = sp__task_current();
+    /* One opaque read of the shard serves the whole park: until the
+     * switch below this task cannot move. */
+    struct sp__shard *sh = sp__shard_current();
+    struct sp__task *t = sh->current;
     int err = sp__suspend_result(t);
     if (err < 0) {
         return err;
@@ -105,7 +150,7 @@ sp__park(uint64_t until)
         if (until <= sp__now()) {
             return sp__suspend_result(t);
         }
-        armed_on = sp__shard_current();
+        armed_on = sh;
         tm.when = until;
         tm.task = t;
         if (sp__timer_arm(&armed_on->timers, &tm) < 0) {
@@ -113,7 +158,8 @@ sp__park(uint64_t until)
         }
         sp_store_relaxed(&t->resume, armed_on->index);
     }
-    sp__shard_to_scheduler(t, YIELD_PARK);
+    sp__shard_switch_out(sh, t, YIELD_PARK);
+    /* sh is stale from here on: a stealable task may have moved. */
     if (armed_on) {
         /* Routing brought us back to the timer's shard (resume), so the heap
          * is ours to touch again. */
