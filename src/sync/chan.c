@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "sched/sched.h"
 #include "sync/chan.h"
 
 struct sp__chan *
@@ -31,21 +32,25 @@ sp__chan_check(sp_chan_t *ch, const char *fn)
 }
 
 /* The checks at the top of sp_chan_send/recv: 0, or -EINVAL / -EPERM
- * (logged). *self is set when need_task. */
-static int
+ * (logged). With sh set, *sh and *self are the calling thread's shard and
+ * task, from one opaque read that the operation reuses for its grant and
+ * wake (it does not switch tasks before it parks). */
+static inline int
 enter(sp_chan_t *ch, const void *item, const char *fn, struct sp__chan **c,
-      struct sp__task **self)
+      struct sp__shard **sh, struct sp__task **self)
 {
     *c = sp__chan_check(ch, fn);
-    if (!*c) {
+    if (sp_unlikely(!*c)) {
         return -EINVAL;
     }
-    if (!item) {
+    if (sp_unlikely(!item)) {
         return sp__sync_null(fn, "item");
     }
-    if (self) {
-        *self = sp__sync_self(fn);
-        if (!*self) {
+    if (sh) {
+        *sh = sp__shard_current();
+        *self = *sh ? (*sh)->current : NULL;
+        if (sp_unlikely(!*self)) {
+            sp__log("%s: not called from a task", fn);
             return -EPERM;
         }
     }
@@ -172,13 +177,14 @@ int
 sp_chan_send(sp_chan_t *ch, const void *item)
 {
     struct sp__chan *c;
+    struct sp__shard *sh;
     struct sp__task *self;
-    int err = enter(ch, item, "sp_chan_send", &c, &self);
+    int err = enter(ch, item, "sp_chan_send", &c, &sh, &self);
     if (sp_unlikely(err < 0)) {
         return err;
     }
     struct sp__wake_list wl;
-    sp__chan_wl_init(&wl);
+    sp__chan_wl_init(&wl, sh);
     sp__spin_lock(&c->lock);
     err = sp__chan_send_locked(c, item, &wl);
     if (err != -EAGAIN) {
@@ -196,13 +202,14 @@ int
 sp_chan_recv(sp_chan_t *ch, void *item)
 {
     struct sp__chan *c;
+    struct sp__shard *sh;
     struct sp__task *self;
-    int err = enter(ch, item, "sp_chan_recv", &c, &self);
+    int err = enter(ch, item, "sp_chan_recv", &c, &sh, &self);
     if (sp_unlikely(err < 0)) {
         return err;
     }
     struct sp__wake_list wl;
-    sp__chan_wl_init(&wl);
+    sp__chan_wl_init(&wl, sh);
     sp__spin_lock(&c->lock);
     err = sp__chan_recv_locked(c, item, &wl);
     if (err != -EAGAIN) {
@@ -219,12 +226,12 @@ int
 sp_chan_try_send(sp_chan_t *ch, const void *item)
 {
     struct sp__chan *c;
-    int err = enter(ch, item, "sp_chan_try_send", &c, NULL);
+    int err = enter(ch, item, "sp_chan_try_send", &c, NULL, NULL);
     if (err < 0) {
         return err;
     }
     struct sp__wake_list wl;
-    sp__chan_wl_init(&wl);
+    sp__chan_wl_init(&wl, NULL);
     sp__spin_lock(&c->lock);
     err = sp__chan_send_locked(c, item, &wl);
     sp__spin_unlock(&c->lock);
@@ -236,12 +243,12 @@ int
 sp_chan_try_recv(sp_chan_t *ch, void *item)
 {
     struct sp__chan *c;
-    int err = enter(ch, item, "sp_chan_try_recv", &c, NULL);
+    int err = enter(ch, item, "sp_chan_try_recv", &c, NULL, NULL);
     if (err < 0) {
         return err;
     }
     struct sp__wake_list wl;
-    sp__chan_wl_init(&wl);
+    sp__chan_wl_init(&wl, NULL);
     sp__spin_lock(&c->lock);
     err = sp__chan_recv_locked(c, item, &wl);
     sp__spin_unlock(&c->lock);

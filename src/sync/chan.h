@@ -46,13 +46,15 @@ int sp__chan_send_locked(struct sp__chan *c, const void *item, struct sp__wake_l
 int sp__chan_recv_locked(struct sp__chan *c, void *item, struct sp__wake_list *wl);
 
 /* A wake list for one operation, which grants at most one waiter. Only
- * the two counters are set: zeroing the whole array would cost more than
- * the rest of a hand-off's bookkeeping. */
+ * the counters are set: zeroing the whole array would cost more than the
+ * rest of a hand-off's bookkeeping. sh: the calling thread's shard if the
+ * caller has read it, else NULL (read at the first grant). */
 static inline void
-sp__chan_wl_init(struct sp__wake_list *wl)
+sp__chan_wl_init(struct sp__wake_list *wl, struct sp__shard *sh)
 {
     wl->n = 0;
     wl->noref = 0;
+    wl->sh = sh;
 }
 
 static inline void

@@ -232,7 +232,7 @@ select_run(sp_select_case_t *cases, int n, int block, const char *fn)
     struct lockset ls;
     lockset_build(&ls, cases, n);
     struct sp__wake_list wl;
-    sp__chan_wl_init(&wl);
+    sp__chan_wl_init(&wl, NULL);
     lock_all(&ls);
     int r = poll_cases(cases, n, &wl);
     if (r != -EAGAIN || !block) {

@@ -96,6 +96,12 @@ struct sp__wake_list {
      * granting thread's shard and so cannot run (and end) before this
      * thread's flush (saves two locked instructions per same-shard wake). */
     uint32_t noref;
+    /* The granting thread's shard, when the code that set up the list has
+     * read it already (its one opaque read, reused for the grants' noref
+     * test and the flush's wakes), else NULL: then sp__waitq_grant reads
+     * it. Valid because the granter does not switch tasks between setting
+     * up the list and flushing it. */
+    struct sp__shard *sh;
 };
 
 static inline void
@@ -120,8 +126,19 @@ void sp__waitq_unlink(struct sp__waitq *q, struct sp__waiter *w);
 /* Lock held. The first waiter that may still be granted: select waiters
  * whose select another case already won are unlinked and skipped; a select
  * waiter returned here has won its select (the CAS is done). NULL if none.
- * The waiter stays linked: pass it to sp__waitq_grant. */
-struct sp__waiter *sp__waitq_claim(struct sp__waitq *q);
+ * The waiter stays linked: pass it to sp__waitq_grant. Inline for the
+ * common head that is no select waiter. */
+struct sp__waiter *sp__waitq_claim_slow(struct sp__waitq *q);
+
+static inline struct sp__waiter *
+sp__waitq_claim(struct sp__waitq *q)
+{
+    struct sp__waiter *w = q->head;
+    if (sp_likely(!w || !w->sel)) {
+        return w;
+    }
+    return sp__waitq_claim_slow(q);
+}
 
 /* Lock held, w linked. 1 if w may be granted (not a select waiter, or its
  * select is now won by w's case); 0 if its select is over, and then w has

@@ -101,7 +101,7 @@ sp__waitq_try_claim(struct sp__waitq *q, struct sp__waiter *w)
 }
 
 struct sp__waiter *
-sp__waitq_claim(struct sp__waitq *q)
+sp__waitq_claim_slow(struct sp__waitq *q)
 {
     struct sp__waiter *w;
     while ((w = q->head) != NULL) {
@@ -116,11 +116,14 @@ sp__waitq_claim(struct sp__waitq *q)
  * to this shard (only t itself changes `home`, and it is parked). Then it
  * cannot return, end and be recycled before this thread flushes its wake
  * list, since the thread does not switch tasks in between, so the grant
- * needs no reference on it. */
+ * needs no reference on it. The shard is read once per list. */
 static inline int
-runs_only_here(struct sp__task *t)
+runs_only_here(struct sp__wake_list *wl, struct sp__task *t)
 {
-    struct sp__shard *sh = sp__shard_current();
+    if (!wl->sh) {
+        wl->sh = sp__shard_current();
+    }
+    struct sp__shard *sh = wl->sh;
     return sh && sh->rt == t->rt && sp_load_relaxed(&t->home) == sh->index;
 }
 
@@ -133,7 +136,7 @@ sp__waitq_grant(struct sp__waitq *q, struct sp__waiter *w, int result,
     }
     sp__waitq_unlink(q, w);
     struct sp__task *t = w->task;
-    if (runs_only_here(t)) {
+    if (runs_only_here(wl, t)) {
         wl->noref |= 1u << wl->n;
     } else {
         /* Relaxed: the waiting task holds a reference of its own for as
@@ -166,8 +169,12 @@ void
 sp__wake_list_flush(struct sp__wake_list *wl)
 {
     for (int i = 0; i < wl->n; i++) {
-        sp__wake(wl->t[i]);
-        if (!(wl->noref >> i & 1)) {
+        if (wl->noref >> i & 1) {
+            /* Pinned to wl->sh, which runs this code (runs_only_here): a
+             * local wake with the shard in hand. */
+            sp__wake_on(wl->sh, wl->t[i]);
+        } else {
+            sp__wake(wl->t[i]);
             sp__task_put(wl->t[i]);
         }
     }
