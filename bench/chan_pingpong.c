@@ -11,6 +11,8 @@
  *   same-stealable    one shard, both stealable, unbuffered
  *   same-pinned-cap1  one shard, pinned, capacity-1 channels (the send goes
  *                     to a parked receiver anyway: same path, for checking)
+ *   same-pinned-lchan one shard, pinned, unbuffered shard-local channels
+ *                     (sp_lchan_t: no lock, no atomics of its own)
  *   xshard-busy       P on shard 0, Q on shard 1 (SP_PLACE_ON), each shard
  *                     also running a pinned task that yields in a loop, so
  *                     neither shard ever sleeps (BENCHMARKS.md rule 3)
@@ -34,6 +36,7 @@ typedef struct cp_params {
     int busy;
     sp_place_t place;
     size_t cap;
+    int local;
     int set_spin;
     uint64_t spin_ns;
 } cp_params_t;
@@ -41,6 +44,7 @@ typedef struct cp_params {
 typedef struct cp_run {
     const cp_params_t *p;
     sp_chan_t ping, pong;
+    sp_lchan_t lping, lpong; /* with p->local, made by cp_body on shard 0 */
     uint64_t max_rounds;
     uint64_t budget_ns;
     atomic_int stop_background;
@@ -61,14 +65,33 @@ background(void *arg)
     return 0;
 }
 
+/* One end of the ping-pong: over sp_chan_t, or sp_lchan_t with p->local. */
+static int
+cp_send(cp_run_t *run, int ping, const uint64_t *v)
+{
+    if (run->p->local) {
+        return sp_lchan_send(ping ? &run->lping : &run->lpong, v);
+    }
+    return sp_chan_send(ping ? &run->ping : &run->pong, v);
+}
+
+static int
+cp_recv(cp_run_t *run, int ping, uint64_t *v)
+{
+    if (run->p->local) {
+        return sp_lchan_recv(ping ? &run->lping : &run->lpong, v);
+    }
+    return sp_chan_recv(ping ? &run->ping : &run->pong, v);
+}
+
 static intptr_t
 responder(void *arg)
 {
     cp_run_t *run = arg;
     uint64_t v;
     int rc;
-    while ((rc = sp_chan_recv(&run->ping, &v)) == 0) {
-        rc = sp_chan_send(&run->pong, &v);
+    while ((rc = cp_recv(run, 1, &v)) == 0) {
+        rc = cp_send(run, 0, &v);
         if (rc != 0) {
             return rc;
         }
@@ -90,8 +113,7 @@ client(void *arg)
             break;
         }
         uint64_t v = i, back = 0;
-        if ((rc = sp_chan_send(&run->ping, &v)) != 0 ||
-            (rc = sp_chan_recv(&run->pong, &back)) != 0) {
+        if ((rc = cp_send(run, 1, &v)) != 0 || (rc = cp_recv(run, 0, &back)) != 0) {
             break;
         }
         if (back != i) {
@@ -101,7 +123,11 @@ client(void *arg)
     }
     run->elapsed_ns = sp_now_ns() - t0;
     run->rounds_done = i - CP_WARM_ROUNDS;
-    sp_chan_close(&run->ping);
+    if (run->p->local) {
+        sp_lchan_close(&run->lping);
+    } else {
+        sp_chan_close(&run->ping);
+    }
     return rc;
 }
 
@@ -128,6 +154,12 @@ cp_body(void *arg)
     const cp_params_t *p = run->p;
     sp_task_t bg[2];
     int err = p->busy ? spawn_bg(run, bg) : 0;
+    if (err == 0 && p->local) {
+        if ((err = sp_lchan_init(&run->lping, sizeof(uint64_t), p->cap)) != 0 ||
+            (err = sp_lchan_init(&run->lpong, sizeof(uint64_t), p->cap)) != 0) {
+            return bench_fail("sp_lchan_init", err);
+        }
+    }
     sp_task_attr_t ac, ar;
     sp_task_attr_init(&ac);
     sp_task_attr_init(&ar);
@@ -143,10 +175,16 @@ cp_body(void *arg)
     if (err == 0 && (err = sp_task_spawn(&q, &ar, responder, run)) == 0) {
         if ((err = sp_task_spawn(&c, &ac, client, run)) == 0) {
             sp_task_join(c, &rc);
+        } else if (p->local) {
+            sp_lchan_close(&run->lping);
         } else {
             sp_chan_close(&run->ping);
         }
         sp_task_join(q, &rq);
+    }
+    if (p->local) {
+        sp_lchan_destroy(&run->lping);
+        sp_lchan_destroy(&run->lpong);
     }
     bench_stats_sum(&after);
     run->switches = after.switches - before.switches;
@@ -199,17 +237,19 @@ cp_case(bench_case_t *c, double *value)
     return 0;
 }
 
-static const cp_params_t P_SAME = {0, 0, SP_PLACE_LOCAL, 0, 0, 0};
-static const cp_params_t P_SAME_STEAL = {0, 0, SP_PLACE_STEALABLE, 0, 0, 0};
-static const cp_params_t P_SAME_CAP1 = {0, 0, SP_PLACE_LOCAL, 1, 0, 0};
-static const cp_params_t P_X_BUSY = {1, 1, SP_PLACE_ON, 0, 0, 0};
-static const cp_params_t P_X_SPIN0 = {1, 0, SP_PLACE_ON, 0, 1, 0};
-static const cp_params_t P_X_SPIN50 = {1, 0, SP_PLACE_ON, 0, 1, 50 * SP_NSEC_PER_USEC};
+static const cp_params_t P_SAME = {0, 0, SP_PLACE_LOCAL, 0, 0, 0, 0};
+static const cp_params_t P_SAME_STEAL = {0, 0, SP_PLACE_STEALABLE, 0, 0, 0, 0};
+static const cp_params_t P_SAME_CAP1 = {0, 0, SP_PLACE_LOCAL, 1, 0, 0, 0};
+static const cp_params_t P_SAME_LCHAN = {0, 0, SP_PLACE_LOCAL, 0, 1, 0, 0};
+static const cp_params_t P_X_BUSY = {1, 1, SP_PLACE_ON, 0, 0, 0, 0};
+static const cp_params_t P_X_SPIN0 = {1, 0, SP_PLACE_ON, 0, 0, 1, 0};
+static const cp_params_t P_X_SPIN50 = {1, 0, SP_PLACE_ON, 0, 0, 1, 50 * SP_NSEC_PER_USEC};
 
 static bench_case_t cases[] = {
     BENCH_CASE("chan_pingpong", "same-pinned", "ns", cp_case, &P_SAME),
     BENCH_CASE("chan_pingpong", "same-stealable", "ns", cp_case, &P_SAME_STEAL),
     BENCH_CASE("chan_pingpong", "same-pinned-cap1", "ns", cp_case, &P_SAME_CAP1),
+    BENCH_CASE("chan_pingpong", "same-pinned-lchan", "ns", cp_case, &P_SAME_LCHAN),
     BENCH_CASE("chan_pingpong", "xshard-busy", "ns", cp_case, &P_X_BUSY),
     BENCH_CASE("chan_pingpong", "xshard-idle-spin0", "ns", cp_case, &P_X_SPIN0),
     BENCH_CASE("chan_pingpong", "xshard-idle-spin50us", "ns", cp_case, &P_X_SPIN50),

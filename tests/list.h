@@ -87,6 +87,11 @@ TEST(chan_select_try, 30, 0)
 TEST(chan_oneshot, 30, 0)
 TEST(chan_misuse, 30, 0)
 
+/* tests/test-lchan.c */
+TEST(lchan_exactly_once, 60, 0)
+TEST(lchan_close_and_cancel, 30, 0)
+TEST(lchan_misuse_eperm, 30, 0)
+
 /* tests/test-group.c */
 TEST(group_call_busy_shard, 60, 0)
 TEST(group_call_cancelled, 30, 0)

@@ -87,6 +87,40 @@ SP_API int sp_chan_close(sp_chan_t *ch);
 SP_API long sp_chan_len(sp_chan_t *ch);
 SP_API long sp_chan_cap(sp_chan_t *ch);
 
+/* --- shard-local channel ------------------------------------------------ */
+
+/* A channel with sp_chan_t's semantics (FIFO, direct hand-off, capacity 0
+ * for a rendezvous, close, -EPIPE, cancellation and deadlines) for
+ * share-nothing code: every call must come from a task pinned to the shard
+ * that initialised it (SP_PLACE_LOCAL / SP_PLACE_ON that shard, or
+ * sp_task_pin there). It has no lock and no atomic of its own, so a
+ * same-shard round trip costs about half of sp_chan_t's (docs/api/chan.md
+ * has the numbers). Any other caller gets -EPERM with a log line. Tasks
+ * parked on it can still be cancelled from any thread. */
+typedef struct sp_lchan {
+    uint64_t private_[16];
+} sp_lchan_t;
+
+/* Suspends: no. Context: a task pinned to its shard; the channel belongs to
+ * that shard from now on.
+ * Memory: the ring is malloc'ed here and freed by sp_lchan_destroy.
+ * Errors: as sp_chan_init; -EPERM not called from a pinned task. */
+SP_API int sp_lchan_init(sp_lchan_t *ch, size_t item_size, size_t capacity);
+
+/* Errors: -EBUSY tasks are parked on it; -EINVAL; -EPERM wrong caller. */
+SP_API int sp_lchan_destroy(sp_lchan_t *ch);
+
+/* As sp_chan_send / sp_chan_recv / the try_ calls / sp_chan_close.
+ * Suspends: send and recv, only when they must wait. Context: a task pinned
+ * to the channel's shard.
+ * Errors: as for sp_chan_t; -EPERM called from another shard or from a task
+ *         that is not pinned to the channel's shard (nothing done). */
+SP_API int sp_lchan_send(sp_lchan_t *ch, const void *item);
+SP_API int sp_lchan_recv(sp_lchan_t *ch, void *item);
+SP_API int sp_lchan_try_send(sp_lchan_t *ch, const void *item);
+SP_API int sp_lchan_try_recv(sp_lchan_t *ch, void *item);
+SP_API int sp_lchan_close(sp_lchan_t *ch);
+
 /* --- select ------------------------------------------------------------- */
 
 typedef enum sp_select_op {
