@@ -69,7 +69,7 @@ deque_push(struct sp__shard *sh, struct sp__task *t)
          * the parker misses the task and we miss the parker. A push that
          * wakes nobody needs no order, so it pays no fence; nor does a
          * single shard, which has nobody to wake. */
-        sp_fence_seqcst();
+        sp_fence_seqcst_before(&sh->rt->sleepers);
         sp__park_notify_idle(sh->rt);
     }
 }

@@ -6,6 +6,8 @@
 
 #include <stdatomic.h>
 
+#include "util/compiler.h"
+
 #define sp_load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
 #define sp_load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
 #define sp_load_seqcst(p) atomic_load_explicit((p), memory_order_seq_cst)
@@ -28,9 +30,23 @@
     atomic_compare_exchange_weak_explicit((p), (exp), (v), memory_order_release,     \
                                           memory_order_relaxed)
 
-/* A full fence in the seq_cst order: for a Dekker pair whose store side is
- * only sometimes followed by the load (deque_push in runq.h). */
-#define sp_fence_seqcst() atomic_thread_fence(memory_order_seq_cst)
+/* A full fence in the seq_cst order before a load of *p: for a Dekker pair
+ * whose store side is only sometimes followed by the load (deque_push in
+ * runq.h, before it reads rt->sleepers), and whose other side changes *p
+ * with a seq_cst RMW (the parker's fetch_add on rt->sleepers).
+ *
+ * ThreadSanitizer does not model fences (gcc 12 warns: -Wtsan), so a TSan
+ * build adds 0 to *p with a seq_cst RMW instead. That is at least as
+ * strong: in hardware it is a full barrier too (a locked instruction on
+ * x86, ldaddal on arm64), and in C11 both sides' RMWs on *p are ordered in
+ * its modification order, so whichever comes second reads the first and
+ * synchronizes with it: either the pusher sees the sleeper, or the parker's
+ * re-check sees the push. TSan understands that pairing. */
+#ifdef SP_TSAN
+#define sp_fence_seqcst_before(p) ((void)atomic_fetch_add_explicit((p), 0, memory_order_seq_cst))
+#else
+#define sp_fence_seqcst_before(p) atomic_thread_fence(memory_order_seq_cst)
+#endif
 
 /* Owner-only counter bump that another thread may read: a relaxed load and
  * store (a plain add on x86, no lock prefix), race-free for TSan. */
