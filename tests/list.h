@@ -20,6 +20,7 @@ TEST(task_yield_lets_others_run, 30, 0)
 TEST(task_self_id_name, 30, 0)
 TEST(task_local_survives_migration, 60, 0)
 TEST(task_local_exhausts_eagain, 30, 0)
+TEST(task_local_cleared_on_reuse, 30, 0)
 TEST(task_unpark_token, 30, 0)
 TEST(task_unpark_finished_esrch, 30, 0)
 

@@ -827,6 +827,80 @@ tl_exhaust_main(void *arg)
     return 0;
 }
 
+/* --- a recycled control block starts with NULL task locals --------------- */
+
+/* Task locals are cleared when a control block goes back to the free list
+ * (sp__local_clear in sp__task_put), not at spawn: a task that reuses the
+ * block of one that set a value must still read NULL. */
+static sp_task_local_t reuse_key;
+static int reuse_marker;
+static intptr_t reuse_last_slot; /* the setter's slot in the task table */
+
+static intptr_t
+reuse_setter(void *arg)
+{
+    (void)arg;
+    if (sp_task_local_set(reuse_key, &reuse_marker) != 0) {
+        return -1;
+    }
+    reuse_last_slot = (intptr_t)(uint32_t)sp_task_self().bits;
+    return 0;
+}
+
+static intptr_t
+reuse_checker(void *arg)
+{
+    (void)arg;
+    if (sp_task_local_get(reuse_key) != NULL) {
+        return -1;
+    }
+    return (intptr_t)(uint32_t)sp_task_self().bits;
+}
+
+static intptr_t
+tl_reuse_main(void *arg)
+{
+    (void)arg;
+    int r = sp_task_local_create(&reuse_key);
+    if (r == -EAGAIN) {
+        reuse_key.index = 0; /* every key exists already: any one will do */
+    } else {
+        ASSERT_OK(r);
+        task_local_keys_made++;
+    }
+    sp_task_attr_t local = test_attr(SP_PLACE_LOCAL, 0);
+    int reused = 0;
+    for (int i = 0; i < 64; i++) {
+        sp_task_t a, b;
+        intptr_t ra = 0, rb = 0;
+        reuse_last_slot = -1;
+        /* Odd rounds detach the setter: its block is freed when it ends,
+         * not by a join. */
+        ASSERT_OK(sp_task_spawn(i % 2 ? NULL : &a, &local, reuse_setter, NULL));
+        if (i % 2) {
+            ASSERT_OK(sp_task_yield()); /* it runs and ends before we go on */
+        } else {
+            ASSERT_OK(sp_task_join(a, &ra));
+            ASSERT_OK(ra);
+        }
+        ASSERT_GE(reuse_last_slot, 0);
+        ASSERT_OK(sp_task_spawn(&b, &local, reuse_checker, NULL));
+        ASSERT_OK(sp_task_join(b, &rb));
+        ASSERT_GE(rb, 0); /* -1: the checker saw the setter's value */
+        reused += rb == reuse_last_slot;
+    }
+    /* The test means something only if blocks were in fact reused. */
+    ASSERT_GT(reused, 0);
+    return 0;
+}
+
+int
+test_task_local_cleared_on_reuse(void)
+{
+    sp_config_t cfg = test_config(1);
+    return test_run_main(&cfg, tl_reuse_main, NULL);
+}
+
 int
 test_task_local_exhausts_eagain(void)
 {
