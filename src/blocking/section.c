@@ -52,7 +52,7 @@ claim_task(struct sp__blocking_req *r, struct sp__task *t)
         uint32_t s = sp_load_acquire(&t->state);
         if ((s & TS_MASK) == TS_PARKED) {
             /* acq_rel, as sp__wake's CAS: acquire pairs with the
-             * scheduler's seq_cst CAS to PARKED, made after the task's
+             * scheduler's release CAS to PARKED, made after the task's
              * last switch, so its stack and writes are ours. Exactly one
              * of this CAS and a waker's succeeds. */
             if (sp_cas_acqrel(&t->state, &s, TS_ACTIVE)) {
