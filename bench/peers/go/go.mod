@@ -1,0 +1,3 @@
+module spindle-peer-go
+
+go 1.19
