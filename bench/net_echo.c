@@ -12,12 +12,15 @@
  * pinned to different shards; both stealable on two shards. Peers, in this
  * program: a hand-written single-thread liburing loop that drives both
  * ends of the connection from one ring (the physical limit of one core),
- * and plain blocking system calls with the server on its own thread. */
+ * a hand-written single-thread epoll loop doing the same with non-blocking
+ * sockets (the limit for spindle's epoll backend), and plain blocking
+ * system calls with the server on its own thread. */
 #include <errno.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -35,6 +38,7 @@ typedef struct ne_params {
     int shards;
     sp_place_t client, server;
     int client_shard, server_shard;
+    sp_backend_t backend; /* AUTO (io_uring here) unless a row says epoll */
 } ne_params_t;
 
 static uint64_t
@@ -209,6 +213,7 @@ sp_case(bench_case_t *c, double *value)
     ne_run_t run = {.p = p, .rounds = rounds_of(p->stream)};
     sp_config_t cfg;
     bench_config(&cfg, p->shards);
+    cfg.backend = p->backend;
     intptr_t res = 0;
     int rc = bench_block_on(&cfg, sp_body, &run, &res);
     if (rc != 0 || res != 0) {
@@ -397,14 +402,80 @@ ur_case(bench_case_t *c, double *value)
     return 0;
 }
 
+/* --- peer: one thread, one epoll set, both ends (round-trip workload) ---- */
+
+/* Receive exactly n bytes on a non-blocking socket, waiting in epoll. */
+static int
+ep_recv_exact(int ep, int fd, char *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = recv(fd, buf + got, n - got, MSG_DONTWAIT);
+        if (r > 0) {
+            got += (size_t)r;
+            continue;
+        }
+        if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            return -EPROTO;
+        }
+        struct epoll_event ev;
+        if (epoll_wait(ep, &ev, 1, -1) < 0 && errno != EINTR) {
+            return -errno;
+        }
+    }
+    return 0;
+}
+
+static int
+ep_case(bench_case_t *c, double *value)
+{
+    const ne_params_t *p = c->arg;
+    int cfd, sfd, rc = plain_pair(&cfd, &sfd);
+    if (rc < 0) {
+        return rc;
+    }
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN};
+    ev.data.fd = sfd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+    ev.data.fd = cfd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &ev);
+    char out[RTT_MSG], mid[RTT_MSG], in[RTT_MSG];
+    memset(out, 'x', sizeof(out));
+    uint64_t rounds = rounds_of(0);
+    uint64_t t0 = bench_now_ns();
+    for (uint64_t i = 0; i < rounds && rc == 0; i++) {
+        /* 256 bytes always fit the socket buffer: a send never waits. */
+        if (send(cfd, out, RTT_MSG, MSG_NOSIGNAL | MSG_DONTWAIT) != RTT_MSG ||
+            ep_recv_exact(ep, sfd, mid, RTT_MSG) < 0 ||
+            send(sfd, mid, RTT_MSG, MSG_NOSIGNAL | MSG_DONTWAIT) != RTT_MSG ||
+            ep_recv_exact(ep, cfd, in, RTT_MSG) < 0) {
+            rc = -EPROTO;
+        }
+    }
+    uint64_t ns = bench_now_ns() - t0;
+    close(ep);
+    close(cfd);
+    close(sfd);
+    if (rc != 0) {
+        return rc;
+    }
+    report(c, value, p->stream, rounds, ns);
+    return 0;
+}
+
 /* --- cases ---------------------------------------------------------------- */
 
-static const ne_params_t RTT_PIN1 = {0, 1, SP_PLACE_LOCAL, SP_PLACE_LOCAL, 0, 0};
-static const ne_params_t RTT_PIN2 = {0, 2, SP_PLACE_ON, SP_PLACE_ON, 0, 1};
-static const ne_params_t RTT_STEAL2 = {0, 2, SP_PLACE_STEALABLE, SP_PLACE_STEALABLE, 0, 0};
-static const ne_params_t STR_PIN1 = {1, 1, SP_PLACE_LOCAL, SP_PLACE_LOCAL, 0, 0};
-static const ne_params_t STR_PIN2 = {1, 2, SP_PLACE_ON, SP_PLACE_ON, 0, 1};
-static const ne_params_t STR_STEAL2 = {1, 2, SP_PLACE_STEALABLE, SP_PLACE_STEALABLE, 0, 0};
+static const ne_params_t RTT_PIN1 = {0, 1, SP_PLACE_LOCAL, SP_PLACE_LOCAL, 0, 0, SP_BACKEND_AUTO};
+static const ne_params_t RTT_PIN2 = {0, 2, SP_PLACE_ON, SP_PLACE_ON, 0, 1, SP_BACKEND_AUTO};
+static const ne_params_t RTT_STEAL2 = {0, 2, SP_PLACE_STEALABLE, SP_PLACE_STEALABLE, 0, 0,
+                                       SP_BACKEND_AUTO};
+static const ne_params_t RTT_PIN1_EPOLL = {0, 1, SP_PLACE_LOCAL, SP_PLACE_LOCAL, 0, 0,
+                                           SP_BACKEND_EPOLL};
+static const ne_params_t STR_PIN1 = {1, 1, SP_PLACE_LOCAL, SP_PLACE_LOCAL, 0, 0, SP_BACKEND_AUTO};
+static const ne_params_t STR_PIN2 = {1, 2, SP_PLACE_ON, SP_PLACE_ON, 0, 1, SP_BACKEND_AUTO};
+static const ne_params_t STR_STEAL2 = {1, 2, SP_PLACE_STEALABLE, SP_PLACE_STEALABLE, 0, 0,
+                                       SP_BACKEND_AUTO};
 
 #define RTT "net_echo_rtt_256b"
 #define STR "net_stream_throughput_4k_window32"
@@ -413,7 +484,9 @@ static bench_case_t cases[] = {
     BENCH_CASE(RTT, "pinned-1shard", "ns", sp_case, &RTT_PIN1),
     BENCH_CASE(RTT, "pinned-2shard", "ns", sp_case, &RTT_PIN2),
     BENCH_CASE(RTT, "stealable-2shard", "ns", sp_case, &RTT_STEAL2),
+    BENCH_CASE(RTT, "pinned-1shard-epoll", "ns", sp_case, &RTT_PIN1_EPOLL),
     BENCH_PEER(RTT, "liburing-raw", "1thread", "ns", ur_case, &RTT_PIN1),
+    BENCH_PEER(RTT, "epoll-raw", "1thread", "ns", ep_case, &RTT_PIN1),
     BENCH_PEER(RTT, "blocking-syscalls", "2threads", "ns", px_case, &RTT_PIN1),
     BENCH_CASE(STR, "pinned-1shard", "ns", sp_case, &STR_PIN1),
     BENCH_CASE(STR, "pinned-2shard", "ns", sp_case, &STR_PIN2),
