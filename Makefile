@@ -6,7 +6,11 @@
 #   make test               suite in release, asan and tsan (+ models)
 #   make test MODE=asan     one mode only (or TEST_MODES="asan tsan")
 #   make test RUNNER_ARGS="-f task_"   arguments for each runner
-#   make bench              release bench programs, then bench/run.sh $(BENCH_ARGS)
+#   make bench              bench programs and peers (bench/peers/: tokio, Go), then
+#                           bench/suite.sh: one table, CSV and SVG in bench/results/
+#   make bench QUICK=1      the same as a smoke run (smaller sizes, 3 rounds)
+#   make bench-build        spindle's bench programs and the peers (no run)
+#   make bench-core         spindle's bench programs only, then bench/run.sh $(BENCH_ARGS)
 #   make demo               release build, then build/release/examples/demo
 #   make check-headers      every public header compiles on its own
 #   make check-arch         context switch on x86-64 and aarch64 (qemu)
@@ -151,11 +155,21 @@ test:
 
 bench:
 	$(Q)$(MAKE) --no-print-directory MODE=release bench-build
-	$(Q)if [ -f bench/run.sh ]; then \
-	    BENCH_DIR=build/release/bench bash bench/run.sh $(BENCH_ARGS); \
-	else \
-	    echo "bench/run.sh not found; the programs are in build/release/bench/"; \
-	fi
+	$(Q)sh bench/suite.sh $(if $(filter 1,$(QUICK)),-q) $(SUITE_ARGS)
+
+# The peers (bench/peers/build.sh installs their toolchains from Debian and
+# builds them into build/peers/) come with bench-build only when it is asked
+# for by name (make bench-build, make bench, make test's last step), so plain
+# make needs no Rust or Go.
+.PHONY: bench-c bench-peers bench-core
+bench-build: $(if $(filter bench-build bench-peers,$(MAKECMDGOALS)),bench-peers)
+bench-c: $(BENCH_BINS)
+bench-peers:
+	$(Q)sh bench/peers/build.sh
+
+bench-core:
+	$(Q)$(MAKE) --no-print-directory MODE=release bench-c
+	$(Q)BENCH_DIR=build/release/bench bash bench/run.sh $(BENCH_ARGS)
 
 demo:
 	$(Q)$(MAKE) --no-print-directory MODE=release lib build/release/examples/demo

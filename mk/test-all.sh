@@ -1,12 +1,14 @@
 #!/bin/sh
 # Build and run the test suite in each mode (in release also the I/O tests
 # with io_uring denied by a seccomp filter, which the automatic fallback to
-# epoll must carry), then the Spin models, and print one summary line
-# summing them all:  N passed, N failed, N skipped
+# epoll must carry), then the Spin models, then build (never run) every
+# benchmark program and peer (make bench-build) so none can rot, and print
+# one summary line summing them all:  N passed, N failed, N skipped
 #
 # Called by "make test". Environment:
 #   TEST_MODES    modes to run, in order (default: release asan tsan)
 #   TEST_MODELS   1 to run tests/run-models.sh too (default 1)
+#   TEST_BENCH    1 to build the benchmarks and peers at the end (default 1)
 #   TEST_TIMEOUT  seconds one runner may take before it counts as failed (600)
 #   RUNNER_ARGS   extra arguments for each runner, e.g. "-q" or "-f task_"
 #   MAKE          the make to build with
@@ -135,6 +137,27 @@ run_noring() { # the I/O tests once more, in processes that may not use io_uring
     fi
 }
 
+# Every benchmark program and peer builds (make bench-build: bench/*.c, and
+# the tokio and Go peers from Debian's packages, built offline; about 30 s
+# the first time, a second after). One test: passed if it builds, skipped
+# if a peer's toolchain is missing and cannot be installed, failed otherwise.
+run_bench_build() {
+    echo "=== test: bench-build (benchmark programs and peers; built, not run)"
+    log=build/bench-build.log
+    mkdir -p build
+    { run_limited $make --no-print-directory $jobs MODE=release bench-build 2>&1 ||
+        echo "bench-build-exit-status: $?"; } | tee "$log"
+    if ! grep -q '^bench-build-exit-status:' "$log"; then
+        passed=$((passed + 1))
+    elif grep -q '^peers: missing packages' "$log" && ! grep -q 'build failed (status 1)' "$log"; then
+        skipped=$((skipped + 1))
+        note "bench-build: a peer toolchain is missing (see $log)"
+    else
+        failed=$((failed + 1))
+        note "bench-build: a benchmark program or peer did not build (see $log)"
+    fi
+}
+
 if ! $make --no-print-directory check-headers; then
     failed=$((failed + 1))
     note "check-headers: a public header does not compile on its own"
@@ -144,6 +167,7 @@ for m in $modes; do
     [ "$m" = release ] && run_noring
 done
 [ "$models" = 1 ] && run_models
+[ "${TEST_BENCH:-1}" = 1 ] && run_bench_build
 
 if [ -n "$notes" ]; then
     echo "=== problems:$notes"
