@@ -608,7 +608,13 @@ group_deadline_main(void *arg)
     ASSERT_OK(sp_group_init(&g, gd_deadline));
     for (int i = 0; i < 4; i++) {
         sp_task_attr_t a = on_shard(i % 2);
-        ASSERT_OK(sp_group_spawn(&g, &a, gd_child, NULL));
+        int r = sp_group_spawn(&g, &a, gd_child, NULL);
+        if (r == -ECANCELED && i > 0) {
+            /* A slow machine: the deadline passed while we spawned, a child
+             * reported it, and the group closed itself to spawns. */
+            break;
+        }
+        ASSERT_OK(r);
     }
     intptr_t first = 0;
     ASSERT_OK(sp_group_join(&g, &first)); /* the joiner has no deadline */
