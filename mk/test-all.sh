@@ -158,12 +158,35 @@ run_bench_build() {
     fi
 }
 
+run_http_fuzz_replay() { # run_http_fuzz_replay MODE: the HTTP parser's fuzz corpus
+    m=$1
+    log=build/$m/tests/http-fuzz-replay.log
+    echo "=== test: $m, HTTP parser fuzz corpus replay"
+    if ! $make --no-print-directory $jobs MODE="$m" http-fuzz-replay; then
+        failed=$((failed + 1))
+        note "$m: the HTTP fuzz replay did not build"
+        return
+    fi
+    { run_limited env UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        build/$m/tests/fuzz-http-replay tests/fuzz/http/corpus 2>&1 ||
+        echo "replay-exit-status: $?"; } | tee "$log"
+    mode_failed=0
+    if ! add_summary "$log"; then
+        failed=$((failed + 1))
+        note "$m: the HTTP fuzz replay printed no summary line"
+    elif grep -q '^replay-exit-status:' "$log" && [ "$mode_failed" = 0 ]; then
+        failed=$((failed + 1))
+        note "$m: the HTTP fuzz replay failed"
+    fi
+}
+
 if ! $make --no-print-directory check-headers; then
     failed=$((failed + 1))
     note "check-headers: a public header does not compile on its own"
 fi
 for m in $modes; do
     run_mode "$m"
+    [ "$m" = tsan ] || run_http_fuzz_replay "$m"
     [ "$m" = release ] && run_noring
 done
 [ "$models" = 1 ] && run_models

@@ -109,17 +109,17 @@ kv_part_init(struct kv_part *p, unsigned index, size_t limit)
 static void
 lru_unlink(struct kv_item *it)
 {
-    it->prev->next = it->next;
-    it->next->prev = it->prev;
+    it->lru.prev->next = it->lru.next;
+    it->lru.next->prev = it->lru.prev;
 }
 
 static void
 lru_push(struct kv_part *p, struct kv_item *it)
 {
-    it->next = p->lru.next;
-    it->prev = &p->lru;
-    p->lru.next->prev = it;
-    p->lru.next = it;
+    it->lru.next = p->lru.next;
+    it->lru.prev = &p->lru;
+    p->lru.next->prev = &it->lru;
+    p->lru.next = &it->lru;
 }
 
 static struct kv_item **
@@ -172,7 +172,7 @@ drop(struct kv_part *p, struct kv_item **pp)
 static void
 evict_tail(struct kv_part *p, int64_t now)
 {
-    struct kv_item *it = p->lru.prev;
+    struct kv_item *it = (struct kv_item *)p->lru.prev; /* lru is the first member */
     if (it->exptime != 0 && it->exptime <= now) {
         p->c.reclaimed++;
     } else {
@@ -260,7 +260,7 @@ kv_part_flush(struct kv_part *p, int64_t when, int64_t now)
         return;
     }
     while (p->lru.next != &p->lru) {
-        struct kv_item *it = p->lru.next;
+        struct kv_item *it = (struct kv_item *)p->lru.next;
         drop(p, chain_slot(p, it->data, it->nkey, it->hash));
     }
     p->flush_at = 0;

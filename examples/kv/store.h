@@ -18,9 +18,13 @@
 /* An item: header, key, then the value followed by "\r\n", in one block.
  * Built by whoever parses the command (any thread), then owned by the
  * partition it is linked into. */
+struct kv_links {
+    struct kv_links *prev, *next;
+};
+
 struct kv_item {
+    struct kv_links lru;           /* first: LRU list, most recent at the head */
     struct kv_item *hnext;         /* hash chain */
-    struct kv_item *prev, *next;   /* LRU list, most recent at the head */
     uint64_t hash;
     uint64_t cas;
     int64_t exptime;               /* absolute unix seconds; 0 never */
@@ -66,7 +70,7 @@ void kv_counters_add(struct kv_counters *sum, const struct kv_counters *c);
 struct kv_part {
     struct kv_item **buckets;
     size_t mask;
-    struct kv_item lru;            /* sentinel: lru.next is the most recent */
+    struct kv_links lru;           /* sentinel: lru.next is the most recent */
     size_t used;                   /* bytes charged (kv_item_size) */
     size_t limit;
     uint64_t cas_seq;

@@ -1,7 +1,7 @@
 /* Replays the kv fuzz corpus without libFuzzer: each file in the given
  * directories (default tests/fuzz/kv/corpus) through the fuzz target once.
  * A failed check aborts; otherwise it prints one summary line for
- * mk/test-all.sh: "kv-fuzz-replay: 1 passed, 0 failed, 0 skipped". */
+ * mk/test-all.sh: "1 passed, 0 failed, 0 skipped". */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,7 +69,7 @@ main(int argc, char **argv)
         closedir(d);
     }
     printf("kv-fuzz-replay: %d inputs replayed\n", files);
-    printf("kv-fuzz-replay: %d passed, %d failed, 0 skipped\n", bad == 0 && files > 0,
+    printf("%d passed, %d failed, 0 skipped\n", bad == 0 && files > 0,
            bad != 0 || files == 0);
     return bad == 0 && files > 0 ? 0 : 1;
 }
