@@ -343,7 +343,7 @@ int
 test_io_small_ring_survives(void)
 {
     sp_config_t cfg = test_config(2);
-    cfg.ring_entries = 4; /* SQ 4, CQ 8: every batch overflows */
+    cfg.ring_entries = 2; /* SQ 2, CQ 4 (RELIABILITY.md B1.1): every batch overflows */
     return test_run_main(&cfg, cq_main, NULL);
 }
 
