@@ -58,6 +58,12 @@ try_setup(unsigned flags)
     int err = io_uring_queue_init_params(4, &ring, &p);
     if (err == 0) {
         io_uring_queue_exit(&ring);
+        /* Without NODROP (before 5.5) a full CQ silently drops completions
+         * and a task would wait for ever (RELIABILITY.md B1.1): such a
+         * kernel gets the epoll backend. */
+        if (!(p.features & IORING_FEAT_NODROP)) {
+            err = -ENOTSUP;
+        }
     }
     return err;
 }
@@ -72,6 +78,9 @@ why_failed(int err)
         return "io_uring is disabled (sysctl kernel.io_uring_disabled or seccomp)";
     case -ENOMEM:
         return "no memory for a ring (RLIMIT_MEMLOCK too low?)";
+    case -ENOTSUP:
+        return "the kernel's io_uring may drop completions (no IORING_FEAT_NODROP, "
+               "before 5.5)";
     default:
         return "io_uring_setup failed";
     }
