@@ -95,6 +95,16 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_C))
 EXAMPLE_C := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_C))
 
+# examples/httpd: a directory of files linked into one program; the runner
+# links all of them but main.c for tests/test-http.c. The request parser
+# also builds as a libFuzzer target (make fuzz-http, clang) and as a corpus
+# replay program that make test runs.
+HTTPD_C := $(sort $(wildcard examples/httpd/*.c))
+HTTPD_LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(filter-out examples/httpd/main.c,$(HTTPD_C)))
+HTTPD_BIN := $(BUILD)/examples/httpd
+FUZZ_HTTP_REPLAY := $(BUILD)/tests/fuzz-http-replay
+FUZZ_HTTP_C := tests/fuzz/http/fuzz.c tests/fuzz/http/replay.c
+
 # Multi-file programs: examples/kv (its objects but main.o are linked into
 # the runner too, for tests/test-kv.c) and tools/loadgen.
 KV_C := $(sort $(wildcard examples/kv/*.c))
@@ -111,7 +121,7 @@ KV_REPLAY := $(BUILD)/tests/kv-fuzz-replay
 KV_REPLAY_OBJS := $(patsubst %.c,$(OBJ)/%.o,tests/fuzz/kv/fuzz.c tests/fuzz/kv/replay.c)
 
 ALL_OBJS := $(LIB_OBJS) $(TEST_OBJS) $(HARNESS_OBJS) \
-            $(patsubst %.c,$(OBJ)/%.o,$(BENCH_C) $(EXAMPLE_C)) $(KV_OBJS) $(LOADGEN_OBJS) \
+            $(patsubst %.c,$(OBJ)/%.o,$(BENCH_C) $(EXAMPLE_C) $(HTTPD_C) $(FUZZ_HTTP_C)) $(KV_OBJS) $(LOADGEN_OBJS) \
             $(KV_REPLAY_OBJS)
 
 PUBLIC_HEADERS := $(sort $(wildcard include/spindle/*.h))
@@ -129,16 +139,17 @@ endif
 # --- Top-level targets -----------------------------------------------------
 
 .PHONY: all lib runner tests bench-build bench examples tools demo test check-headers \
-        check-arch deps clean fuzz-kv kv-fuzz-replay FORCE
+        check-arch deps clean fuzz-kv kv-fuzz-replay fuzz-http http-fuzz-replay FORCE
 .DEFAULT_GOAL := all
 
 all: lib bench-build examples tools
 lib: $(LIB_A) $(LIB_SO)
 runner tests: $(RUNNER)
 bench-build: $(BENCH_BINS)
-examples: $(EXAMPLE_BINS) $(KV_BIN)
+examples: $(EXAMPLE_BINS) $(KV_BIN) $(HTTPD_BIN)
 tools: $(LOADGEN_BIN)
 kv-fuzz-replay: $(KV_REPLAY)
+http-fuzz-replay: $(FUZZ_HTTP_REPLAY)
 
 # libFuzzer target for the kv protocol (clang only; not part of make test,
 # which replays the committed corpus through $(KV_REPLAY) instead):
@@ -266,10 +277,10 @@ $(LIB_SO): $(LIB_OBJS) $(MAP)
 	$(Q)$(CC) -shared -o $@ $(LIB_OBJS) -Wl,--version-script=$(MAP) \
 	    $(LDFLAGS_ALL) $(LDLIBS_ALL)
 
-$(RUNNER): $(TEST_OBJS) $(KV_LIB_OBJS) $(LIB_A)
+$(RUNNER): $(TEST_OBJS) $(KV_LIB_OBJS) $(HTTPD_LIB_OBJS) $(LIB_A)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) -o $@ $(TEST_OBJS) $(KV_LIB_OBJS) $(LIB_A) $(LDFLAGS_ALL) $(LDLIBS_ALL)
+	$(Q)$(CC) -o $@ $(TEST_OBJS) $(KV_LIB_OBJS) $(HTTPD_LIB_OBJS) $(LIB_A) $(LDFLAGS_ALL) $(LDLIBS_ALL)
 
 $(KV_BIN): $(KV_OBJS) $(LIB_A)
 	$(call msg,LINK,$@)
@@ -295,5 +306,23 @@ $(BUILD)/examples/%: $(OBJ)/examples/%.o $(LIB_A)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LDLIBS_ALL)
+
+$(HTTPD_BIN): $(patsubst %.c,$(OBJ)/%.o,$(HTTPD_C)) $(LIB_A)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LDLIBS_ALL)
+
+$(FUZZ_HTTP_REPLAY): $(patsubst %.c,$(OBJ)/%.o,$(FUZZ_HTTP_C)) $(OBJ)/examples/httpd/parse.o
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL)
+
+# libFuzzer on the request parser (clang only):
+#   make fuzz-http && build/fuzz/http -max_total_time=60 tests/fuzz/http/corpus
+fuzz-http: | deps
+	$(call msg,FUZZ,build/fuzz/http)
+	@mkdir -p build/fuzz
+	$(Q)clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	    -Iexamples/httpd tests/fuzz/http/fuzz.c examples/httpd/parse.c -o build/fuzz/http
 
 -include $(ALL_OBJS:.o=.d)

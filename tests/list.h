@@ -177,6 +177,19 @@ TEST(runtime_strerror_names, 30, 0)
 TEST(runtime_stats_and_info, 30, 0)
 TEST(sanitizer_asan_reports_task_frames, 30, 0)
 
+/* tests/test-http.c (examples/httpd) */
+TEST(http_parse_good, 30, 0)
+TEST(http_parse_bad, 30, 0)
+TEST(http_chunked, 30, 0)
+TEST(http_path_decode, 30, 0)
+TEST(http_keepalive_pipeline, 30, 0)
+TEST(http_bodies, 30, 0)
+TEST(http_status_codes, 30, 0)
+TEST(http_static_files, 30, 0)
+TEST(http_timeouts, 30, 0)
+TEST(http_conn_limit, 30, 0)
+TEST(http_graceful_stop, 30, 0)
+
 /* tests/test-kv.c (examples/kv) */
 TEST(kv_parse_commands, 30, 0)
 TEST(kv_session_script, 30, 0)
