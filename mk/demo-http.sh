@@ -1,7 +1,8 @@
 #!/bin/bash
 # The http half of the demo: spindle's examples/httpd (one shard) against
 # nginx (one worker), both on CPU 0, driven by wrk on CPU 1 over loopback
-# keep-alive connections: the hello response and a static file. Prints a
+# keep-alive connections: the hello response and a static file (and hello
+# again with tools/loadgen --proto=http when it builds). Prints a
 # side-by-side table of requests/s and wrk's p50/p99 latency.
 #
 # Installs nginx and wrk with apt-get if missing (as root or with sudo),
@@ -56,6 +57,12 @@ install_missing() {
 install_missing
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 make --no-print-directory MODE=release build/release/examples/httpd >/dev/null || exit 1
+# spindle's own load generator (tools/loadgen, --proto=http) when it builds.
+loadgen=""
+if [ -f tools/loadgen/proto_http.c ] &&
+    make --no-print-directory MODE=release build/release/tools/loadgen >/dev/null 2>&1; then
+    loadgen=./build/release/tools/loadgen
+fi
 
 # The same content for both: a 4 KiB static file and the hello response.
 mkdir -p "$work/www" "$work/nginx/logs"
@@ -131,18 +138,39 @@ run() {
     echo "$rps $(to_us "$p50") $(to_us "$p99")"
 }
 
+# run_lg PORT: one closed-loop loadgen run of GET /hello; "rps p50_us p99_us".
+run_lg() {
+    out=$(taskset -c $client_cpu "$loadgen" --proto=http --port="$1" --conns="$conns" \
+        --duration="$secs" --get=1 --no-preload --shards=1 --quiet 2>&1 | grep '^RESULT')
+    f() { printf '%s\n' "$out" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+    rps=$(f throughput) p50=$(f p50_us) p99=$(f p99_us)
+    if [ -z "$rps" ]; then
+        echo "demo-http: loadgen failed: $out" >&2
+        echo "0 0 0"
+        return
+    fi
+    printf '%.0f %.0f %.0f\n' "$rps" "$p50" "$p99"
+}
+
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 echo "demo-http: spindle httpd (1 shard) vs nginx $("$nginx_bin" -v 2>&1 | sed 's/.*\///') (1 worker), both on CPU $server_cpu;"
 echo "demo-http: wrk -t1 -c$conns -d${secs}s on CPU $client_cpu, keep-alive, $reps interleaved runs each (median)"
 printf '\n%-16s %12s %12s %9s %9s %9s %9s %7s\n' workload "spindle r/s" "nginx r/s" \
     "sp p50us" "ng p50us" "sp p99us" "ng p99us" ratio
-for w in "hello:/hello" "static-4k:/file.txt"; do
+workloads="hello:/hello static-4k:/file.txt"
+[ -n "$loadgen" ] && workloads="$workloads hello-loadgen:/hello"
+for w in $workloads; do
     name=${w%%:*} path=${w#*:}
     : > "$work/sp" && : > "$work/ng"
     for _ in $(seq "$reps"); do
-        run "$port_sp" "$path" >> "$work/sp"
-        run "$port_ng" "$path" >> "$work/ng"
+        if [ "$name" = hello-loadgen ]; then
+            run_lg "$port_sp" >> "$work/sp"
+            run_lg "$port_ng" >> "$work/ng"
+        else
+            run "$port_sp" "$path" >> "$work/sp"
+            run "$port_ng" "$path" >> "$work/ng"
+        fi
     done
     sp_rps=$(cut -d' ' -f1 "$work/sp" | median)
     ng_rps=$(cut -d' ' -f1 "$work/ng" | median)
@@ -153,3 +181,4 @@ for w in "hello:/hello" "static-4k:/file.txt"; do
 done
 echo
 echo "demo-http: ratio = spindle requests/s over nginx's (goal: >= 1.2x on hello)"
+[ -n "$loadgen" ] && echo "demo-http: hello-loadgen: tools/loadgen --proto=http, $conns connections, closed loop"

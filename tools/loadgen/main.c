@@ -26,7 +26,7 @@
 
 #include "loadgen.h"
 
-static const struct lg_proto *protos[] = {&lg_proto_memcache};
+static const struct lg_proto *protos[] = {&lg_proto_memcache, &lg_proto_http};
 
 static void
 usage(void)

@@ -43,5 +43,6 @@ struct lg_proto {
 };
 
 extern const struct lg_proto lg_proto_memcache;
+extern const struct lg_proto lg_proto_http;
 
 #endif
