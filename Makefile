@@ -11,7 +11,8 @@
 #   make bench QUICK=1      the same as a smoke run (smaller sizes, 3 rounds)
 #   make bench-build        spindle's bench programs and the peers (no run)
 #   make bench-core         spindle's bench programs only, then bench/run.sh $(BENCH_ARGS)
-#   make demo               release build, then build/release/examples/demo
+#   make demo               the runtime demo, then kv vs memcached and httpd vs
+#                           nginx (DEMO=runtime|kv|http for one part)
 #   make check-headers      every public header compiles on its own
 #   make check-arch         context switch on x86-64 and aarch64 (qemu)
 #   make clean
@@ -182,9 +183,22 @@ bench-core:
 	$(Q)$(MAKE) --no-print-directory MODE=release bench-c
 	$(Q)BENCH_DIR=build/release/bench bash bench/run.sh $(BENCH_ARGS)
 
+# The README's first command: the runtime at work (examples/demo), then the
+# servers built on it against the programs people would use instead: kv
+# against memcached, httpd against nginx (each script installs what it
+# needs and stops what it starts). DEMO=runtime|kv|http runs one part.
+DEMO ?= all
 demo:
+ifneq ($(filter all runtime,$(DEMO)),)
 	$(Q)$(MAKE) --no-print-directory MODE=release lib build/release/examples/demo
 	$(Q)./build/release/examples/demo
+endif
+ifneq ($(filter all kv,$(DEMO)),)
+	$(Q)bash mk/demo-kv.sh
+endif
+ifneq ($(filter all http,$(DEMO)),)
+	$(Q)bash mk/demo-http.sh
+endif
 
 check-headers: | deps
 	$(Q)for h in $(patsubst include/%,%,$(PUBLIC_HEADERS)) spindle.h; do \
