@@ -51,7 +51,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 cd "$ROOT" || exit 1
 
 BIN=build/release/bench
-SPINDLE_PROGS="spawn_join yield_pingpong chan_pingpong mutex_contended fanout_fanin steady cold_start net_echo fs_read"
+SPINDLE_PROGS="spawn_join yield_pingpong chan_pingpong mutex_contended fanout_fanin steady cold_start timer_storm net_echo fs_read"
 PEERS="build/peers/tokio/release/spindle-peer-tokio build/peers/go/spindle-peer-go"
 
 PROGS=
@@ -138,7 +138,7 @@ net_stream_4k_window32 2-threads net_stream_throughput_4k_window32/pinned-2shard
 net_stream_4k_window32 1-thread net_stream_throughput_4k_window32/pinned-1shard - - net_stream_throughput_4k_window32/current-thread - -
 fs_read_rtt_4k - fs_read_rtt_4k/uring-1shard - fs_read_rtt_4k/mt-2workers fs_read_rtt_4k/current-thread fs_read_rtt_4k/gomaxprocs2 syscall-raw:fs_read_rtt_4k/pread
 fs_read_throughput_4k_qd32 - fs_read_throughput_4k_qd32/uring-1shard - fs_read_throughput_4k_qd32/mt-2workers fs_read_throughput_4k_qd32/current-thread fs_read_throughput_4k_qd32/gomaxprocs2 liburing-raw:fs_read_throughput_4k_qd32/batch32
-timer_storm - - - timer_storm/mt-2workers - - -
+timer_storm - timer_storm/pinned-1shard timer_storm/stealable-2shard timer_storm/mt-2workers timer_storm/current-thread timer_storm/gomaxprocs2 -
 '
 
 printf '%s\n' "$ROWS" | awk -v results="$OUT" -v csv="$BASE.csv" -v svg="$BASE.svg" \

@@ -311,6 +311,29 @@ func steady(oneWay bool) (result, error) {
 	return result{float64(ns) / 1e3 / float64(iters), fmt.Sprintf("iters=%d", iters)}, nil
 }
 
+// --- timer_storm -----------------------------------------------------------
+
+func timerStorm() (result, error) {
+	tasks := size(100000, 10000)
+	sleepUs := func(i uint64) uint64 { return (i * 7919) % 1000 }
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	wg.Add(int(tasks))
+	for i := uint64(0); i < tasks; i++ {
+		go func(d time.Duration) {
+			time.Sleep(d)
+			wg.Done()
+		}(time.Duration(sleepUs(i)) * time.Microsecond)
+	}
+	wg.Wait()
+	ns := time.Since(t0).Nanoseconds()
+	var sum uint64
+	for i := uint64(0); i < tasks; i++ {
+		sum += sleepUs(i)
+	}
+	return result{float64(ns) / float64(tasks), fmt.Sprintf("checksum=%d tasks=%d", sum, tasks)}, nil
+}
+
 // --- net_echo --------------------------------------------------------------
 
 const rttMsg = 256
@@ -547,6 +570,7 @@ func cases() []*benchCase {
 		c("steady_one_way_send_drain", 2, "us", func() (result, error) { return steady(true) }),
 		{workload: "cold_start_ping_pong", variant: "gomaxprocs2", unit: "us",
 			na: "go_runtime_cannot_be_created_or_shut_down_in_a_process"},
+		c("timer_storm", 2, "ns", timerStorm),
 		c("net_echo_rtt_256b", 2, "ns", func() (result, error) { return netEcho(false) }),
 		c("net_stream_throughput_4k_window32", 2, "ns", func() (result, error) { return netEcho(true) }),
 		c("fs_read_rtt_4k", 2, "ns", func() (result, error) { return fsRead(false) }),
