@@ -170,10 +170,11 @@ pool_refill(struct sp__shard *sh)
  * shard is idle (sp__stack_trash_flush, called before it sleeps): an
  * munmap costs microseconds and a TLB shootdown, which on the busy path
  * would delay every task queued behind it (10,000 timers firing 2 us apart
- * fell 20 ms behind). An idle visit unmaps at most SP_STACK_TRASH_CHUNK stacks, so a
- * timer due soon is not held up by a long flush. Past TRASH_MAX pending
- * stacks half of them are unmapped at once, so a shard that never idles
- * still returns memory. */
+ * fell 20 ms behind). An idle visit unmaps at most SP_STACK_TRASH_CHUNK
+ * stacks, and no more than fit before the shard's next timer
+ * (sp__park_idle). Past TRASH_MAX pending stacks each put unmaps a chunk
+ * (at least as many as it adds), so a shard that never idles still
+ * returns memory without one long stall. */
 #define TRASH_MAX 16384u
 
 static void
@@ -183,7 +184,9 @@ trash_put(struct sp__shard *sh, void **v, unsigned n, size_t map_len)
         return;
     }
     if (sh->trash_n + n > TRASH_MAX) {
-        sp__stack_trash_flush(sh, sh->trash_n / 2);
+        /* Never idle long enough: pay on the busy path, a bounded chunk
+         * at a time (at least what arrives), not half the trash at once. */
+        sp__stack_trash_flush(sh, n > SP_STACK_TRASH_CHUNK ? n : SP_STACK_TRASH_CHUNK);
     }
     if (sh->trash_n + n > sh->trash_cap) {
         unsigned cap = sh->trash_cap ? sh->trash_cap : 256;
