@@ -180,12 +180,35 @@ run_http_fuzz_replay() { # run_http_fuzz_replay MODE: the HTTP parser's fuzz cor
     fi
 }
 
+run_kv_fuzz_replay() { # run_kv_fuzz_replay MODE: the kv protocol's fuzz corpus
+    m=$1
+    log=build/$m/tests/kv-fuzz-replay.log
+    echo "=== test: $m, kv protocol fuzz corpus replay"
+    if ! $make --no-print-directory $jobs MODE="$m" kv-fuzz-replay; then
+        failed=$((failed + 1))
+        note "$m: the kv fuzz replay did not build"
+        return
+    fi
+    { run_limited env UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        build/$m/tests/kv-fuzz-replay tests/fuzz/kv/corpus 2>&1 ||
+        echo "kv-replay-exit-status: $?"; } | tee "$log"
+    mode_failed=0
+    if ! add_summary "$log"; then
+        failed=$((failed + 1))
+        note "$m: the kv fuzz replay printed no summary line (a crash?)"
+    elif grep -q '^kv-replay-exit-status:' "$log" && [ "$mode_failed" = 0 ]; then
+        failed=$((failed + 1))
+        note "$m: the kv fuzz replay failed"
+    fi
+}
+
 if ! $make --no-print-directory check-headers; then
     failed=$((failed + 1))
     note "check-headers: a public header does not compile on its own"
 fi
 for m in $modes; do
     run_mode "$m"
+    run_kv_fuzz_replay "$m"
     [ "$m" = tsan ] || run_http_fuzz_replay "$m"
     [ "$m" = release ] && run_noring
 done
