@@ -104,7 +104,7 @@ HTTPD_C := $(sort $(wildcard examples/httpd/*.c))
 HTTPD_LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(filter-out examples/httpd/main.c,$(HTTPD_C)))
 HTTPD_BIN := $(BUILD)/examples/httpd
 FUZZ_HTTP_REPLAY := $(BUILD)/tests/fuzz-http-replay
-FUZZ_HTTP_C := tests/fuzz/http/fuzz.c tests/fuzz/http/replay.c
+FUZZ_HTTP_C := tests/fuzz/http/fuzz.c tests/fuzz/replay.c
 
 # Multi-file programs: examples/kv (its objects but main.o are linked into
 # the runner too, for tests/test-kv.c) and tools/loadgen.
@@ -119,7 +119,7 @@ LOADGEN_BIN := $(BUILD)/tools/loadgen
 KV_FUZZ_SRC := examples/kv/proto.c examples/kv/store.c examples/kv/session.c \
                examples/kv/engine_local.c tests/fuzz/kv/fuzz.c
 KV_REPLAY := $(BUILD)/tests/kv-fuzz-replay
-KV_REPLAY_OBJS := $(patsubst %.c,$(OBJ)/%.o,tests/fuzz/kv/fuzz.c tests/fuzz/kv/replay.c)
+KV_REPLAY_OBJS := $(patsubst %.c,$(OBJ)/%.o,tests/fuzz/kv/fuzz.c tests/fuzz/replay.c)
 
 ALL_OBJS := $(LIB_OBJS) $(TEST_OBJS) $(HARNESS_OBJS) \
             $(patsubst %.c,$(OBJ)/%.o,$(BENCH_C) $(EXAMPLE_C) $(HTTPD_C) $(FUZZ_HTTP_C)) $(KV_OBJS) $(LOADGEN_OBJS) \

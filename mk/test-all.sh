@@ -158,47 +158,24 @@ run_bench_build() {
     fi
 }
 
-run_http_fuzz_replay() { # run_http_fuzz_replay MODE: the HTTP parser's fuzz corpus
-    m=$1
-    log=build/$m/tests/http-fuzz-replay.log
-    echo "=== test: $m, HTTP parser fuzz corpus replay"
-    if ! $make --no-print-directory $jobs MODE="$m" http-fuzz-replay; then
+run_fuzz_replay() { # run_fuzz_replay MODE WHAT TARGET BINARY CORPUS: a fuzz corpus, replayed
+    m=$1 what=$2 target=$3 bin=build/$1/tests/$4 corpus=$5
+    log=build/$m/tests/$4.log
+    echo "=== test: $m, $what fuzz corpus replay"
+    if ! $make --no-print-directory $jobs MODE="$m" "$target"; then
         failed=$((failed + 1))
-        note "$m: the HTTP fuzz replay did not build"
+        note "$m: the $what fuzz replay did not build"
         return
     fi
-    { run_limited env UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        build/$m/tests/fuzz-http-replay tests/fuzz/http/corpus 2>&1 ||
+    { run_limited env UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$bin" "$corpus" 2>&1 ||
         echo "replay-exit-status: $?"; } | tee "$log"
     mode_failed=0
     if ! add_summary "$log"; then
         failed=$((failed + 1))
-        note "$m: the HTTP fuzz replay printed no summary line"
+        note "$m: the $what fuzz replay printed no summary line (a crash?)"
     elif grep -q '^replay-exit-status:' "$log" && [ "$mode_failed" = 0 ]; then
         failed=$((failed + 1))
-        note "$m: the HTTP fuzz replay failed"
-    fi
-}
-
-run_kv_fuzz_replay() { # run_kv_fuzz_replay MODE: the kv protocol's fuzz corpus
-    m=$1
-    log=build/$m/tests/kv-fuzz-replay.log
-    echo "=== test: $m, kv protocol fuzz corpus replay"
-    if ! $make --no-print-directory $jobs MODE="$m" kv-fuzz-replay; then
-        failed=$((failed + 1))
-        note "$m: the kv fuzz replay did not build"
-        return
-    fi
-    { run_limited env UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        build/$m/tests/kv-fuzz-replay tests/fuzz/kv/corpus 2>&1 ||
-        echo "kv-replay-exit-status: $?"; } | tee "$log"
-    mode_failed=0
-    if ! add_summary "$log"; then
-        failed=$((failed + 1))
-        note "$m: the kv fuzz replay printed no summary line (a crash?)"
-    elif grep -q '^kv-replay-exit-status:' "$log" && [ "$mode_failed" = 0 ]; then
-        failed=$((failed + 1))
-        note "$m: the kv fuzz replay failed"
+        note "$m: the $what fuzz replay failed"
     fi
 }
 
@@ -208,8 +185,9 @@ if ! $make --no-print-directory check-headers; then
 fi
 for m in $modes; do
     run_mode "$m"
-    run_kv_fuzz_replay "$m"
-    [ "$m" = tsan ] || run_http_fuzz_replay "$m"
+    run_fuzz_replay "$m" "kv protocol" kv-fuzz-replay kv-fuzz-replay tests/fuzz/kv/corpus
+    [ "$m" = tsan ] ||
+        run_fuzz_replay "$m" "HTTP parser" http-fuzz-replay fuzz-http-replay tests/fuzz/http/corpus
     [ "$m" = release ] && run_noring
 done
 [ "$models" = 1 ] && run_models

@@ -11,7 +11,7 @@
  *   - a decoded path has no "." or ".." segment, no backslash, no control
  *     byte, and no leading '/'.
  * Build: make fuzz-http (clang). make test replays tests/fuzz/http/corpus
- * through tests/fuzz/http/replay.c in each build mode. */
+ * through tests/fuzz/replay.c in each build mode. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

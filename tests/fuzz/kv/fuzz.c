@@ -6,7 +6,7 @@
  * the store's accounting stays consistent.
  *
  *   make fuzz-kv && build/fuzz/kv-fuzz tests/fuzz/kv/corpus
- * make test replays tests/fuzz/kv/corpus through tests/fuzz/kv/replay.c. */
+ * make test replays tests/fuzz/kv/corpus through tests/fuzz/replay.c. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
