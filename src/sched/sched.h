@@ -29,6 +29,10 @@ struct sp__shard {
     struct sp__ctx sched_ctx;      /* the shard thread's own stack */
     struct sp__task *current;      /* the task running now, or NULL */
     struct sp__fifo fifo;          /* runnable pinned tasks (and timer resumes) */
+    struct sp__task *next_slot;    /* a stealable task the running task just
+                                    * woke: runs next, invisible to thieves
+                                    * (runq.h, "the next slot") */
+    unsigned next_streak;          /* next-slot runs in a row */
     struct sp__timer_heap timers;
     void **pool;                   /* warm default-size stack mappings */
     unsigned pool_n, pool_cap;

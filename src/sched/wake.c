@@ -40,7 +40,7 @@ route(struct sp__shard *cur, struct sp__task *t)
         target = cur ? cur->index : sp_load_relaxed(&t->last_shard);
     }
     if (sp_likely(cur && cur->index == target)) {
-        sp__runq_push_local(cur, t);
+        sp__runq_push_woken(cur, t);
     } else {
         sp__inbox_post(rt->shards[target], t);
     }

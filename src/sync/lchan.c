@@ -223,8 +223,8 @@ sp_lchan_init(sp_lchan_t *ch, size_t item_size, size_t capacity)
 int
 sp_lchan_destroy(sp_lchan_t *ch)
 {
-    struct sp__lchan *c;
-    struct sp__shard *sh;
+    struct sp__lchan *c = NULL;
+    struct sp__shard *sh = NULL;
     int err = enter(ch, "sp_lchan_destroy", &c, &sh);
     if (err < 0) {
         return err;
@@ -243,8 +243,8 @@ sp_lchan_destroy(sp_lchan_t *ch)
 int
 sp_lchan_send(sp_lchan_t *ch, const void *item)
 {
-    struct sp__lchan *c;
-    struct sp__shard *sh;
+    struct sp__lchan *c = NULL;
+    struct sp__shard *sh = NULL;
     int err = enter(ch, "sp_lchan_send", &c, &sh);
     if (sp_unlikely(err < 0)) {
         return err;
@@ -264,8 +264,8 @@ sp_lchan_send(sp_lchan_t *ch, const void *item)
 int
 sp_lchan_recv(sp_lchan_t *ch, void *item)
 {
-    struct sp__lchan *c;
-    struct sp__shard *sh;
+    struct sp__lchan *c = NULL;
+    struct sp__shard *sh = NULL;
     int err = enter(ch, "sp_lchan_recv", &c, &sh);
     if (sp_unlikely(err < 0)) {
         return err;
@@ -284,8 +284,8 @@ sp_lchan_recv(sp_lchan_t *ch, void *item)
 int
 sp_lchan_try_send(sp_lchan_t *ch, const void *item)
 {
-    struct sp__lchan *c;
-    struct sp__shard *sh;
+    struct sp__lchan *c = NULL;
+    struct sp__shard *sh = NULL;
     int err = enter(ch, "sp_lchan_try_send", &c, &sh);
     if (err < 0) {
         return err;
@@ -296,8 +296,8 @@ sp_lchan_try_send(sp_lchan_t *ch, const void *item)
 int
 sp_lchan_try_recv(sp_lchan_t *ch, void *item)
 {
-    struct sp__lchan *c;
-    struct sp__shard *sh;
+    struct sp__lchan *c = NULL;
+    struct sp__shard *sh = NULL;
     int err = enter(ch, "sp_lchan_try_recv", &c, &sh);
     if (err < 0) {
         return err;
@@ -308,8 +308,8 @@ sp_lchan_try_recv(sp_lchan_t *ch, void *item)
 int
 sp_lchan_close(sp_lchan_t *ch)
 {
-    struct sp__lchan *c;
-    struct sp__shard *sh;
+    struct sp__lchan *c = NULL;
+    struct sp__shard *sh = NULL;
     int err = enter(ch, "sp_lchan_close", &c, &sh);
     if (err < 0) {
         return err;
