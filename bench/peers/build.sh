@@ -39,8 +39,9 @@ apt_install() { # apt_install PKG...: install Debian packages, or say how
 }
 
 find_cargo() {
-    for c in "$(command -v cargo 2>/dev/null)" "${HOME:-/root}/.cargo/bin/cargo" \
-        /root/.cargo/bin/cargo; do
+    # rustup installs into ~/.cargo/bin, which a non-login shell may not
+    # have on PATH.
+    for c in "$(command -v cargo 2>/dev/null)" "${HOME:+$HOME/.cargo/bin/cargo}"; do
         if [ -n "$c" ] && [ -x "$c" ]; then
             echo "$c"
             return 0
