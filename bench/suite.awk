@@ -184,7 +184,6 @@ END {
     if (cpus != "") {
         print "process CPU use of the net rows (client and server share the process, so this is"
         printf "the load generator's CPU too; 100%% = one CPU busy):%s\n", cpus
-        print "  spindle's net_echo does not report it"
     }
     for (key in na_note) {
         split(key, kk, SUBSEP)
