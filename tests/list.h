@@ -116,6 +116,7 @@ TEST(io_close_cancels_others, 60, 0)
 TEST(io_file_offsets, 30, 0)
 TEST(io_small_ring_survives, 60, 0)
 TEST(io_bad_input, 30, 0)
+TEST(io_pread_partly_cached, 30, 0)
 
 /* tests/test-net.c */
 TEST(net_echo_tcp4, 30, 0)

@@ -7,6 +7,7 @@
  * docs/design/io.md. */
 #include <errno.h>
 #include <limits.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "blocking/blocking.h"
@@ -36,6 +37,34 @@ sp__io_blocking(int op, struct sp__io_args *a)
      * must reach the caller, not leak). */
     struct blocking_op b = {op, a};
     return sp__blocking_call(run_sync, &b);
+}
+
+/* A read at an offset (a file): first ask for what the page cache holds
+ * right now (preadv2 with RWF_NOWAIT: never blocks, never parks), which is
+ * most reads of a warm file, for one syscall (~0.6 us here) instead of an
+ * SQE, a park and a wake (~1.0-1.2 us), or the blocking pool's hop on
+ * epoll (~8 us). Only what was not cached goes the usual way. A short
+ * cached part is topped up, so the call still reads what pread would (a
+ * file is read to its end or to len). Any error of the attempt (EAGAIN:
+ * not cached; EOPNOTSUPP: a file system without it) falls back, and the
+ * usual path reports the real one. */
+static long
+read_at(struct sp__shard *sh, struct sp__task *t, struct sp__io_args *a)
+{
+    struct iovec v = {a->buf, a->len};
+    long got = a->len ? preadv2(a->fd, &v, 1, a->off, RWF_NOWAIT) : -1;
+    if (got < 0) {
+        return t->rt->be->io(sh, t, SP_OP_READ, a);
+    }
+    if (got == 0 || (size_t)got == a->len) {
+        return got;
+    }
+    struct sp__io_args rest = *a;
+    rest.buf = (char *)a->buf + got;
+    rest.len = a->len - (size_t)got;
+    rest.off = a->off + got;
+    long more = t->rt->be->io(sh, t, SP_OP_READ, &rest);
+    return more < 0 ? got : got + more;
 }
 
 long
@@ -71,7 +100,7 @@ sp__io_do(enum sp__opcode op, struct sp__io_args *a)
         }
     }
     struct sp__shard *sh = sp__shard_current();
-    long r = rt->be->io(sh, t, op, a);
+    long r = op == SP_OP_READ && a->off >= 0 ? read_at(sh, t, a) : rt->be->io(sh, t, op, a);
     if (fe) {
         if (r == -ECANCELED && sp_load_seqcst(&fe->closing) && !sp__suspend_result(t)) {
             r = -EBADF; /* cancelled by sp_close, not by our own cancel */
