@@ -195,6 +195,18 @@ test_deny_io_uring(int err)
 }
 
 int
+test_await_at_least(atomic_int *v, int want)
+{
+    while (atomic_load(v) < want) {
+        int err = sp_task_yield();
+        if (err < 0) {
+            return err;
+        }
+    }
+    return 0;
+}
+
+int
 test_count_maps(void)
 {
     FILE *f = fopen("/proc/self/maps", "re");

@@ -14,19 +14,6 @@
 
 long sp__blocking_call(long (*fn)(void *), void *arg); /* src/blocking/blocking.h */
 
-/* Yield until *v >= want (another task or a pool thread moves it). */
-static int
-await_at_least(atomic_int *v, int want)
-{
-    while (atomic_load(v) < want) {
-        int err = sp_task_yield();
-        if (err < 0) {
-            return err;
-        }
-    }
-    return 0;
-}
-
 /* On a pool thread: block (for real) until *v >= want. */
 static void
 block_until(atomic_int *v, int want)
@@ -254,7 +241,7 @@ cancel_queued_main(void *arg)
     /* The only pool thread runs gated(); the second call queues. */
     sp_task_t running, queued;
     ASSERT_OK(sp_task_spawn(&running, NULL, run_gated_task, NULL));
-    ASSERT_OK(await_at_least(&started_n, 1));
+    ASSERT_OK(test_await_at_least(&started_n, 1));
     ASSERT_OK(sp_task_spawn(&queued, NULL, run_never_task, NULL));
     ASSERT_OK(await_queued(1));
     ASSERT_OK(sp_task_cancel(queued));
@@ -274,7 +261,7 @@ cancel_queued_main(void *arg)
     atomic_store(&gate, 0);
     sp_task_t c;
     ASSERT_OK(sp_task_spawn(&c, NULL, call_gated_task, NULL));
-    ASSERT_OK(await_at_least(&started_n, 2));
+    ASSERT_OK(test_await_at_least(&started_n, 2));
     ASSERT_OK(sp_task_cancel(c));
     atomic_store(&gate, 1);
     ASSERT_OK(sp_task_join(c, &r));
@@ -411,7 +398,7 @@ static intptr_t
 pipe_writer(void *arg)
 {
     (void)arg;
-    ASSERT_OK(await_at_least(&writer_go, 1));
+    ASSERT_OK(test_await_at_least(&writer_go, 1));
     ASSERT_EQ(write(pipe_fds[1], "x", 1), 1);
     return 0;
 }
@@ -524,7 +511,7 @@ enter_cancel_main(void *arg)
     reset_gate();
     sp_task_t running, queued;
     ASSERT_OK(sp_task_spawn(&running, NULL, run_gated_task, NULL));
-    ASSERT_OK(await_at_least(&started_n, 1));
+    ASSERT_OK(test_await_at_least(&started_n, 1));
     ASSERT_OK(sp_task_spawn(&queued, NULL, enter_queued_task, NULL));
     ASSERT_OK(await_queued(1));
     ASSERT_OK(sp_task_cancel(queued));
@@ -666,7 +653,7 @@ shut_main(void *arg)
         ASSERT_OK(sp_task_spawn(NULL, NULL, i == 0 ? shut_section : shut_caller, NULL));
     }
     /* Two threads busy, the rest queued: return, and let destroy deal. */
-    ASSERT_OK(await_at_least(&started_n, 2));
+    ASSERT_OK(test_await_at_least(&started_n, 2));
     ASSERT_OK(await_queued(1));
     return 0;
 }

@@ -7,19 +7,6 @@
  * under test, nothing asserts on how long anything took. */
 #include "test.h"
 
-/* Yield until *v >= want (another task moves it). */
-static int
-await_at_least(atomic_int *v, int want)
-{
-    while (atomic_load(v) < want) {
-        int err = sp_task_yield();
-        if (err < 0) {
-            return err;
-        }
-    }
-    return 0;
-}
-
 static sp_task_attr_t
 on_shard(int shard)
 {
@@ -152,7 +139,7 @@ call_cancel_main(void *arg)
     sp_task_attr_t a0 = on_shard(0);
     sp_task_t c;
     ASSERT_OK(sp_task_spawn(&c, &a0, cancelled_caller, NULL));
-    ASSERT_OK(await_at_least(&callee_started, 1));
+    ASSERT_OK(test_await_at_least(&callee_started, 1));
     ASSERT_OK(sp_task_cancel(c));
     intptr_t r = 0;
     ASSERT_OK(sp_task_join(c, &r));
@@ -272,8 +259,8 @@ call_flow_main(void *arg)
         ASSERT_OK(sp_task_spawn(&c[i], &a0, fc_caller, NULL));
     }
     /* Every caller has called, and N callees are in. */
-    ASSERT_OK(await_at_least(&fc_arrived, FC_CALLERS));
-    ASSERT_OK(await_at_least(&fc_entered, SP_SHARD_CALL_MAX_INFLIGHT));
+    ASSERT_OK(test_await_at_least(&fc_arrived, FC_CALLERS));
+    ASSERT_OK(test_await_at_least(&fc_entered, SP_SHARD_CALL_MAX_INFLIGHT));
     for (int i = 0; i < 100; i++) {
         sp_task_yield(); /* room for a wrongly admitted callee to show up */
     }
@@ -381,7 +368,7 @@ token_tree_main(void *arg)
     sp_task_attr_t a1 = on_shard(1);
     ASSERT_OK(sp_task_spawn(&b, &a1, tk_bound, NULL));
     ASSERT_OK(sp_cancel_token_bind(&tk_aa, b));
-    ASSERT_OK(await_at_least(&tk_waiting, 5));
+    ASSERT_OK(test_await_at_least(&tk_waiting, 5));
     ASSERT_ERR(sp_cancel_token_destroy(&tk_a), -EBUSY); /* has a child */
 
     ASSERT_OK(sp_cancel_token_cancel(&tk_root));
@@ -442,7 +429,7 @@ token_wait_main(void *arg)
     ASSERT_OK(sp_cancel_token_init(&t, NULL));
     sp_task_t w;
     ASSERT_OK(sp_task_spawn(&w, NULL, tk_wait_ret, &t));
-    ASSERT_OK(await_at_least(&tk_waiting, 1));
+    ASSERT_OK(test_await_at_least(&tk_waiting, 1));
     ASSERT_OK(sp_task_cancel(w));
     intptr_t r = 0;
     ASSERT_OK(sp_task_join(w, &r));
@@ -532,7 +519,7 @@ static intptr_t
 gf_failer(void *arg)
 {
     (void)arg;
-    ASSERT_OK(await_at_least(&gf_started, GF_SIBLINGS));
+    ASSERT_OK(test_await_at_least(&gf_started, GF_SIBLINGS));
     return -EIO;
 }
 
@@ -563,7 +550,7 @@ group_fail_main(void *arg)
     for (int i = 0; i < GF_SIBLINGS; i++) {
         ASSERT_OK(sp_group_spawn(&g, NULL, gf_sibling, NULL));
     }
-    ASSERT_OK(await_at_least(&gf_started, GF_SIBLINGS));
+    ASSERT_OK(test_await_at_least(&gf_started, GF_SIBLINGS));
     ASSERT_OK(sp_group_cancel(&g));
     ASSERT_ERR(sp_group_spawn(&g, NULL, nothing, NULL), -ECANCELED);
     ASSERT_OK(sp_group_join(&g, &first));
@@ -750,7 +737,7 @@ group_join_cancel_main(void *arg)
     atomic_store(&gj_finished, 0);
     sp_task_t p;
     ASSERT_OK(sp_task_spawn(&p, NULL, gj_parent, NULL));
-    ASSERT_OK(await_at_least(&gf_started, 8));
+    ASSERT_OK(test_await_at_least(&gf_started, 8));
     ASSERT_OK(sp_task_cancel(p));
     intptr_t r = 0;
     ASSERT_OK(sp_task_join(p, &r));

@@ -201,6 +201,10 @@ int test_settled_threads(int want);
 int test_deny_io_uring(int err);
 int test_can_deny_io_uring(void);
 
+/* In a task: yield until *v >= want (another task or thread moves it).
+ * 0, or the yield's -ECANCELED / -ETIMEDOUT. */
+int test_await_at_least(atomic_int *v, int want);
+
 /* Lines of /proc/self/maps: one per mapping (VMA). -1 on error. */
 int test_count_maps(void);
 
