@@ -271,7 +271,7 @@ test_kv_store_lru(void)
     int64_t now = kv_now();
     char key[4];
     for (int i = 0; i < 10; i++) {
-        snprintf(key, sizeof(key), "k%02d", i);
+        snprintf(key, sizeof(key), "k%02d", i % 100); /* i < 10: three bytes */
         struct kv_op op = {.kind = KV_CMD_SET, .key = key, .nkey = 3, .now = now,
                            .out = &out, .hash = kv_hash(key, 3)};
         op.item = kv_item_new(key, 3, 0, 0, 100);
