@@ -269,7 +269,7 @@ test_kv_store_lru(void)
     ASSERT_OK(kv_part_init(&p, 0, one * 10));
     struct kv_out out = {0};
     int64_t now = kv_now();
-    char key[8];
+    char key[16];
     for (int i = 0; i < 10; i++) {
         snprintf(key, sizeof(key), "k%02d", i); /* three bytes: i < 10 */
         struct kv_op op = {.kind = KV_CMD_SET, .key = key, .nkey = 3, .now = now,
