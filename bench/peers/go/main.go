@@ -573,6 +573,13 @@ func cases() []*benchCase {
 		c("timer_storm", 2, "ns", timerStorm),
 		c("net_echo_rtt_256b", 2, "ns", func() (result, error) { return netEcho(false) }),
 		c("net_stream_throughput_4k_window32", 2, "ns", func() (result, error) { return netEcho(true) }),
+		c("net_stream_imbalanced_4k_hot1_light7", 2, "us", hsImbalanced),
+		c("net_stream_hotspot_rotation_4k_free", 2, "us", func() (result, error) { return hsRotation(false, false) }),
+		c("net_stream_hotspot_rotation_4k_barrier", 2, "us", func() (result, error) { return hsRotation(true, false) }),
+		c("net_pipeline_hotspot_rotation_4k_window32", 2, "us", hsPipeline),
+		c("net_keyed_hotspot_rotation_4k", 2, "us", func() (result, error) { return hsRotation(false, true) }),
+		c("net_echo_1kconn_256b", 2, "ns", hsManyConns),
+		c("net_echo_1kconn_256b", 1, "ns", hsManyConns),
 		c("fs_read_rtt_4k", 2, "ns", func() (result, error) { return fsRead(false) }),
 		c("fs_read_throughput_4k_qd32", 2, "ns", func() (result, error) { return fsRead(true) }),
 	}
