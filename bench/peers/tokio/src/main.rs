@@ -29,6 +29,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::mpsc;
 
+mod hotspot;
+
 static QUICK: AtomicBool = AtomicBool::new(false);
 
 fn size(full: u64, quick: u64) -> u64 {
@@ -694,6 +696,21 @@ fn cases(file: Arc<File>) -> Vec<Case> {
     }
     for &(k, name) in &[(Mt, MT), (Ct, CT)] {
         v.push(case("timer_storm", k, name, "ns", Box::new(move || timer_storm(k))));
+    }
+    // The multi-connection network workloads of bench/net_hotspot.c.
+    for &(k, name) in &[(Mt, MT), (Ct, CT)] {
+        v.push(case("net_stream_imbalanced_4k_hot1_light7", k, name, "us",
+                    Box::new(move || hotspot::stream_imbalanced(k))));
+        v.push(case("net_stream_hotspot_rotation_4k_free", k, name, "us",
+                    Box::new(move || hotspot::stream_rotation(k, false))));
+        v.push(case("net_stream_hotspot_rotation_4k_barrier", k, name, "us",
+                    Box::new(move || hotspot::stream_rotation(k, true))));
+        v.push(case("net_pipeline_hotspot_rotation_4k_window32", k, name, "us",
+                    Box::new(move || hotspot::pipeline_rotation(k))));
+        v.push(case("net_keyed_hotspot_rotation_4k", k, name, "us",
+                    Box::new(move || hotspot::keyed_rotation(k))));
+        v.push(case("net_echo_1kconn_256b", k, name, "ns",
+                    Box::new(move || hotspot::echo_1kconn(k))));
     }
     v
 }
