@@ -133,7 +133,7 @@ NF >= 8 && $1 !~ /^#/ {
 }
 
 END {
-    hdr = sprintf("%-26s %-14s %-4s %-24s %-24s %9s %9s %9s %-24s %6s %6s %6s %6s", \
+    hdr = sprintf("%-41s %-14s %-4s %-24s %-24s %9s %9s %9s %-24s %6s %6s %6s %6s", \
                   "row", "regime", "unit", "spindle pinned-only", "spindle recommended", \
                   "tokio", "tokio-ct", "go", "raw", "tok/sp", "ct/sp", "go/sp", "raw/sp")
     printf "spindle vs peers, %s%s: median (min-max) over %d rounds; ratio = peer / best spindle (>1: spindle faster)\n", \
@@ -165,10 +165,11 @@ END {
             rr[n, c] = rt_[c]
         }
         rawcell = (rawname[n] == "") ? "-" : pt[6] " " rawname[n]
-        printf "%-26s %-14s %-4s %-24s %-24s %9s %9s %9s %-24s %6s %6s %6s %6s\n", \
+        printf "%-41s %-14s %-4s %-24s %-24s %9s %9s %9s %-24s %6s %6s %6s %6s\n", \
             row[n], regime[n], u, sp[1], sp[2], pt[3], pt[4], pt[5], rawcell, \
             rs[3], rs[4], rs[5], rs[6]
-        printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", row[n], regime[n], u, \
+        # The regime may hold a comma ("idle,spin50us"): quoted.
+        printf "%s,\"%s\",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", row[n], regime[n], u, \
             med[1], lo[1], hi[1], med[2], lo[2], hi[2], med[3], med[4], med[5], rawname[n], \
             med[6], rt_[3], rt_[4], rt_[5], rt_[6] > csv
     }

@@ -51,7 +51,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 cd "$ROOT" || exit 1
 
 BIN=build/release/bench
-SPINDLE_PROGS="spawn_join yield_pingpong chan_pingpong mutex_contended fanout_fanin steady cold_start timer_storm net_echo fs_read"
+SPINDLE_PROGS="spawn_join yield_pingpong chan_pingpong mutex_contended fanout_fanin steady cold_start timer_storm net_echo net_hotspot fs_read"
 PEERS="build/peers/tokio/release/spindle-peer-tokio build/peers/go/spindle-peer-go"
 
 PROGS=
@@ -135,7 +135,15 @@ cold_start_ping_pong idle,spin50us cold_start_ping_pong/pinned-only cold_start_p
 net_echo_rtt_256b 2-threads net_echo_rtt_256b/pinned-2shard net_echo_rtt_256b/stealable-2shard net_echo_rtt_256b/mt-2workers - net_echo_rtt_256b/gomaxprocs2 blocking-syscalls:net_echo_rtt_256b/2threads
 net_echo_rtt_256b 1-thread net_echo_rtt_256b/pinned-1shard - - net_echo_rtt_256b/current-thread - liburing-raw:net_echo_rtt_256b/1thread
 net_stream_4k_window32 2-threads net_stream_throughput_4k_window32/pinned-2shard net_stream_throughput_4k_window32/stealable-2shard net_stream_throughput_4k_window32/mt-2workers - net_stream_throughput_4k_window32/gomaxprocs2 blocking-syscalls:net_stream_throughput_4k_window32/2threads
+net_echo_rtt_256b epoll,1-thread net_echo_rtt_256b/pinned-1shard-epoll - - - - epoll-raw:net_echo_rtt_256b/1thread
 net_stream_4k_window32 1-thread net_stream_throughput_4k_window32/pinned-1shard - - net_stream_throughput_4k_window32/current-thread - -
+net_stream_imbalanced_4k_hot1_light7 idle,spin50us net_stream_imbalanced_4k_hot1_light7/pinned-only net_stream_imbalanced_4k_hot1_light7/stealable net_stream_imbalanced_4k_hot1_light7/mt-2workers net_stream_imbalanced_4k_hot1_light7/current-thread net_stream_imbalanced_4k_hot1_light7/gomaxprocs2 -
+net_stream_hotspot_rotation_4k_free idle,spin50us net_stream_hotspot_rotation_4k_free/pinned-only net_stream_hotspot_rotation_4k_free/stealable net_stream_hotspot_rotation_4k_free/mt-2workers net_stream_hotspot_rotation_4k_free/current-thread net_stream_hotspot_rotation_4k_free/gomaxprocs2 -
+net_stream_hotspot_rotation_4k_barrier idle,spin50us net_stream_hotspot_rotation_4k_barrier/pinned-only net_stream_hotspot_rotation_4k_barrier/stealable net_stream_hotspot_rotation_4k_barrier/mt-2workers net_stream_hotspot_rotation_4k_barrier/current-thread net_stream_hotspot_rotation_4k_barrier/gomaxprocs2 -
+net_pipeline_hotspot_rotation_4k_window32 idle,spin50us net_pipeline_hotspot_rotation_4k_window32/pinned-only net_pipeline_hotspot_rotation_4k_window32/stealable net_pipeline_hotspot_rotation_4k_window32/mt-2workers net_pipeline_hotspot_rotation_4k_window32/current-thread net_pipeline_hotspot_rotation_4k_window32/gomaxprocs2 -
+net_keyed_hotspot_rotation_4k idle,spin50us net_keyed_hotspot_rotation_4k/pinned-only net_keyed_hotspot_rotation_4k/stealable net_keyed_hotspot_rotation_4k/mt-2workers net_keyed_hotspot_rotation_4k/current-thread net_keyed_hotspot_rotation_4k/gomaxprocs2 -
+net_echo_1kconn_256b 2-threads net_echo_1kconn_256b/pinned-2shard net_echo_1kconn_256b/stealable-2shard net_echo_1kconn_256b/mt-2workers - net_echo_1kconn_256b/gomaxprocs2 -
+net_echo_1kconn_256b 1-thread net_echo_1kconn_256b/pinned-1shard - - net_echo_1kconn_256b/current-thread net_echo_1kconn_256b/gomaxprocs1 -
 fs_read_rtt_4k - fs_read_rtt_4k/uring-1shard - fs_read_rtt_4k/mt-2workers fs_read_rtt_4k/current-thread fs_read_rtt_4k/gomaxprocs2 syscall-raw:fs_read_rtt_4k/pread
 fs_read_throughput_4k_qd32 - fs_read_throughput_4k_qd32/uring-1shard - fs_read_throughput_4k_qd32/mt-2workers fs_read_throughput_4k_qd32/current-thread fs_read_throughput_4k_qd32/gomaxprocs2 liburing-raw:fs_read_throughput_4k_qd32/batch32
 timer_storm - timer_storm/pinned-1shard timer_storm/stealable-2shard timer_storm/mt-2workers timer_storm/current-thread timer_storm/gomaxprocs2 -
