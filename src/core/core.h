@@ -113,6 +113,7 @@ struct sp__stack_depot {
 #define SP_TABLE_CHUNK_SHIFT 12
 #define SP_TABLE_CHUNK (1u << SP_TABLE_CHUNK_SHIFT)
 #define SP_TABLE_MAX_CHUNKS 4096 /* 16 M task slots */
+#define SP_TABLE_FRESH 64        /* never-used blocks a shard takes at once */
 
 struct sp_runtime {
     sp_config_t cfg;
@@ -139,6 +140,7 @@ struct sp_runtime {
     pthread_mutex_t table_lock;
     struct sp__task *chunks[SP_TABLE_MAX_CHUNKS]; /* published with release */
     _Atomic uint32_t nchunks;
+    _Atomic uint32_t slots_used;  /* blocks ever handed out: indices below */
     struct sp__task *free_global; /* under table_lock */
 
     pthread_mutex_t start_lock;

@@ -257,9 +257,13 @@ static long
 cancel_all(struct sp_runtime *rt)
 {
     long alive = 0;
-    uint32_t chunks = sp_load_acquire(&rt->nchunks);
-    for (uint32_t c = 0; c < chunks; c++) {
-        for (uint32_t i = 0; i < SP_TABLE_CHUNK; i++) {
+    /* Only blocks ever handed out: the rest of the table was never
+     * touched (table.c). */
+    uint32_t used = sp_load_acquire(&rt->slots_used);
+    for (uint32_t c = 0; c << SP_TABLE_CHUNK_SHIFT < used; c++) {
+        uint32_t end = used - (c << SP_TABLE_CHUNK_SHIFT);
+        end = end < SP_TABLE_CHUNK ? end : SP_TABLE_CHUNK;
+        for (uint32_t i = 0; i < end; i++) {
             struct sp__task *t = &rt->chunks[c][i];
             uint32_t st = sp_load_seqcst(&t->state) & TS_MASK;
             if (st == TS_ACTIVE || st == TS_PARKED) {
