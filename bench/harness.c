@@ -43,7 +43,8 @@ usage(FILE *f, const char *prog_help)
         "  -r N     repetitions, interleaved across cases (default 5; env BENCH_REPS)\n"
         "  -w N     untimed warm-up repetitions per case (default 1; env BENCH_WARMUP)\n"
         "  -q       quick mode, smaller sizes (env BENCH_QUICK=1)\n"
-        "  -f TEXT  only cases whose workload/variant contains TEXT\n"
+        "  -f TEXT  only cases whose workload/variant (a peer's: workload/runtime/variant)\n"
+        "           contains TEXT; TEXT$: ends with it\n"
         "  -l       list the cases and exit\n",
         bench_prog);
     if (prog_help != NULL) {
@@ -206,7 +207,20 @@ case_matches(const bench_case_t *c)
         return 1;
     }
     char name[256];
-    snprintf(name, sizeof name, "%s/%s", c->workload, c->variant);
+    /* A peer's name carries its runtime, so that -f can tell two peers
+     * with one variant name apart. */
+    if (c->runtime) {
+        snprintf(name, sizeof name, "%s/%s/%s", c->workload, c->runtime, c->variant);
+    } else {
+        snprintf(name, sizeof name, "%s/%s", c->workload, c->variant);
+    }
+    /* A trailing '$' anchors the filter at the end of the name, to pick
+     * "pinned-1shard" without "pinned-1shard-epoll". */
+    size_t n = strlen(bench_opt.filter);
+    if (n > 0 && bench_opt.filter[n - 1] == '$') {
+        size_t len = strlen(name);
+        return len >= n - 1 && memcmp(name + len - (n - 1), bench_opt.filter, n - 1) == 0;
+    }
     return strstr(name, bench_opt.filter) != NULL;
 }
 
@@ -265,8 +279,9 @@ bench_run(bench_case_t *cases, size_t ncases)
     }
     if (bench_opt.list) {
         for (size_t i = 0; i < ncases; i++) {
-            printf("%s/%s%s\n", cases[i].workload, cases[i].variant,
-                   cases[i].selected ? "" : " (filtered out)");
+            printf("%s/%s%s%s%s\n", cases[i].workload,
+                   cases[i].runtime ? cases[i].runtime : "", cases[i].runtime ? "/" : "",
+                   cases[i].variant, cases[i].selected ? "" : " (filtered out)");
         }
         return 0;
     }

@@ -19,7 +19,9 @@
  *               than N seconds (default 300; environment BENCH_TIMEOUT;
  *               0 disables the watchdog)
  *   -q          quick mode: smaller sizes (environment BENCH_QUICK=1)
- *   -f TEXT     run only the cases whose "workload/variant" contains TEXT
+ *   -f TEXT     run only the cases whose "workload/variant" (a peer's:
+ *               "workload/runtime/variant") contains TEXT; a trailing $ anchors
+ *               TEXT at the end
  *   -l          list the cases and exit
  *   -h          help
  */
