@@ -909,11 +909,15 @@ os_main(void *arg)
     }
     ASSERT_EQ(got, 1);
     ASSERT_OK(sp_oneshot_destroy(&os));
-    /* The sender goes away without sending. */
+    /* The sender goes away without sending. Both receivers must be parked
+     * before the destroy: on this shard, with us pinned, one yield runs
+     * them first (stealable, another shard could start them late). */
+    ASSERT_OK(sp_task_pin());
     ASSERT_OK(sp_oneshot_init(&os));
-    ASSERT_OK(sp_task_spawn(&t[0], NULL, os_receiver, NULL));
+    sp_task_attr_t here = test_attr(SP_PLACE_ON, sp_shard_id());
+    ASSERT_OK(sp_task_spawn(&t[0], &here, os_receiver, NULL));
     sp_task_t c;
-    ASSERT_OK(sp_task_spawn(&c, NULL, os_receiver, NULL));
+    ASSERT_OK(sp_task_spawn(&c, &here, os_receiver, NULL));
     ASSERT_OK(sp_task_yield());
     ASSERT_ERR(sp_oneshot_destroy(&os), -EBUSY);
     ASSERT_OK(sp_task_cancel(c)); /* a cancelled receiver just leaves */
