@@ -214,6 +214,7 @@ int sp__park(uint64_t until);
 void sp__park_nointr(void);
 void sp__wake_after_park(struct sp__shard *sh, struct sp__task *t);
 uint64_t sp__now(void);
+int sp__time_reached(uint64_t when);
 
 /* What a suspension point reports once the task runs again: the sticky
  * cancellation and deadline conditions. */
@@ -223,7 +224,7 @@ sp__suspend_result(struct sp__task *t)
     if (sp_unlikely(atomic_load_explicit(&t->cancelled, memory_order_seq_cst))) {
         return -ECANCELED;
     }
-    if (sp_unlikely(t->deadline != SP_DEADLINE_NONE) && sp__now() >= t->deadline) {
+    if (sp_unlikely(t->deadline != SP_DEADLINE_NONE) && sp__time_reached(t->deadline)) {
         return -ETIMEDOUT;
     }
     return 0;

@@ -103,7 +103,7 @@ run_batch(struct sp__shard *sh)
 static inline void
 expire_timers(struct sp__shard *sh)
 {
-    if (sh->timers.n == 0) {
+    if (sh->timers.n == 0 || !sp__time_reached(sp__timer_next(&sh->timers))) {
         return;
     }
     uint64_t now = sp__now();

@@ -147,7 +147,7 @@ sp__park(uint64_t until)
     struct sp__timer tm;
     struct sp__shard *armed_on = NULL;
     if (until != SP_DEADLINE_NONE) {
-        if (until <= sp__now()) {
+        if (sp__time_reached(until)) {
             return sp__suspend_result(t);
         }
         armed_on = sh;

@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include "time/timer.h"
+#include "util/atomic.h"
+#include "util/compiler.h"
 
 static int
 earlier(const struct sp__timer *a, const struct sp__timer *b)
@@ -128,4 +130,45 @@ sp__now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* How far from `when` the coarse clock is trusted to answer alone: two of
+ * its ticks, and a millisecond to spare. 0 until first computed (racing
+ * threads store the same value). */
+static _Atomic uint64_t coarse_margin;
+
+static uint64_t
+margin(void)
+{
+    uint64_t m = sp_load_relaxed(&coarse_margin);
+    if (sp_unlikely(m == 0)) {
+        struct timespec res;
+        uint64_t tick = clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0
+                            ? (uint64_t)res.tv_sec * 1000000000ull + (uint64_t)res.tv_nsec
+                            : 10000000ull;
+        m = 2 * tick + 1000000ull;
+        sp_store_relaxed(&coarse_margin, m);
+    }
+    return m;
+}
+
+int
+sp__time_reached(uint64_t when)
+{
+    if (when == UINT64_MAX) {
+        return 0;
+    }
+    /* The coarse clock is the precise one as of the kernel's last tick:
+     * never ahead of it, behind by about a tick. A deadline at or before it
+     * has passed; one well beyond it has not. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    uint64_t coarse = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    if (coarse >= when) {
+        return 1;
+    }
+    if (when - coarse > margin()) {
+        return 0;
+    }
+    return sp__now() >= when;
 }

@@ -34,4 +34,11 @@ void sp__timer_heap_free(struct sp__timer_heap *h);
 
 uint64_t sp__now(void);
 
+/* Has sp__now() reached `when` (UINT64_MAX: never)? Exact, but a `when`
+ * far from now costs a read of CLOCK_MONOTONIC_COARSE (~9 ns here) instead
+ * of CLOCK_MONOTONIC (~43 ns): for the checks of deadlines and timers that
+ * every suspension point and loop iteration makes (an HTTP server with a
+ * deadline per request made 6% of its CPU time clock reads). */
+int sp__time_reached(uint64_t when);
+
 #endif
