@@ -9,6 +9,8 @@
  *           [--keys=100000] [--dist=uniform|zipf:S] [--value=100] [--get=0.9]
  *           [--no-preload] [--shards=1] [--quiet]
  *           [--idle-conns=N --hold=S]            open N connections, hold them
+ *           [--opt=NAME=VALUE ...]               a protocol's own option (http:
+ *                                                path=, wpath=, host=)
  *
  * While it runs it prints a progress line a second on stderr; at the end
  * one line on stdout that scripts parse:
@@ -36,7 +38,7 @@ usage(void)
             "               [--rate=R] [--duration=S] [--warmup=S] [--keys=N]\n"
             "               [--dist=uniform|zipf:S] [--value=BYTES] [--get=RATIO]\n"
             "               [--no-preload] [--shards=N] [--quiet]\n"
-            "               [--idle-conns=N --hold=S]\n");
+            "               [--idle-conns=N --hold=S] [--opt=NAME=VALUE ...]\n");
     exit(2);
 }
 
@@ -76,9 +78,18 @@ parse(int argc, char **argv, struct lg_opts *o)
         .duration_s = 10, .warmup_s = 1, .keys = 100000, .value_len = 100,
         .get_ratio = 0.9, .preload = 1, .shards = 1, .hold_s = 5,
     };
+    /* Protocol options wait until --proto is known, wherever it stands. */
+    static const char *popts[32];
+    int npopts = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if ((v = opt_value(argc, argv, &i, "--proto")) != NULL) {
+        if ((v = opt_value(argc, argv, &i, "--opt")) != NULL) {
+            if (npopts == (int)(sizeof(popts) / sizeof(popts[0]))) {
+                fprintf(stderr, "loadgen: too many --opt\n");
+                exit(2);
+            }
+            popts[npopts++] = v;
+        } else if ((v = opt_value(argc, argv, &i, "--proto")) != NULL) {
             o->proto = NULL;
             for (size_t k = 0; k < sizeof(protos) / sizeof(protos[0]); k++) {
                 if (strcmp(protos[k]->name, v) == 0) {
@@ -128,6 +139,22 @@ parse(int argc, char **argv, struct lg_opts *o)
             o->quiet = 1;
         } else {
             usage();
+        }
+    }
+    for (int k = 0; k < npopts; k++) {
+        char name[64];
+        const char *eq = strchr(popts[k], '=');
+        size_t len = eq ? (size_t)(eq - popts[k]) : 0;
+        if (!eq || len == 0 || len >= sizeof(name)) {
+            fprintf(stderr, "loadgen: --opt wants NAME=VALUE, got '%s'\n", popts[k]);
+            exit(2);
+        }
+        memcpy(name, popts[k], len);
+        name[len] = '\0';
+        if (!o->proto->option || o->proto->option(name, eq + 1) < 0) {
+            fprintf(stderr, "loadgen: protocol %s has no option '%s' or rejects '%s'\n",
+                    o->proto->name, name, eq + 1);
+            exit(2);
         }
     }
     if (o->port == 0) {
