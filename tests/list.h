@@ -111,6 +111,9 @@ TEST(group_misuse, 30, 0)
 /* tests/test-io.c */
 TEST(io_pipe_across_shards, 60, 0)
 TEST(io_socketpair_echo, 60, 0)
+TEST(io_signal_storm, 60, 0)
+TEST(io_signalfd_in_task, 60, 0)
+TEST(io_write_broken_pipe, 30, 0)
 TEST(io_cancel_and_deadline, 30, 0)
 TEST(io_close_cancels_others, 60, 0)
 TEST(io_file_offsets, 30, 0)
@@ -147,6 +150,7 @@ TEST(fs_open_cancel_race, 60, 0)
 TEST(fs_cancelled_read_canary, 60, 0)
 TEST(fs_fork_child_runtime, 60, 0)
 TEST(fs_exec_sees_no_fds, 30, 0)
+TEST(fs_setuid_after_create, 30, 0)
 /* The child picks its own backend (auto, then forced uring): runs once. */
 TEST(fs_seccomp_fallback, 30, TEST_URING_ONLY)
 

@@ -11,6 +11,7 @@
 #include "test.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -898,6 +899,73 @@ test_fs_exec_sees_no_fds(void)
     int r = test_run_main(&cfg, exec_main, NULL);
     rmdir(dir);
     return r;
+}
+
+/* --- a privilege drop after the runtime exists (RELIABILITY.md B3.3) -------- */
+
+/* With SQPOLL (libuv's CVE-2024-22017) or a worker keeping its creator's
+ * credentials, io_uring would still open files as root after setuid.
+ * spindle uses no SQPOLL; this holds it to that, on both backends. */
+static intptr_t
+setuid_main(void *arg)
+{
+    (void)arg;
+    char secret[PATH_MAX + 16], warm[PATH_MAX + 16];
+    int fd = sp_open(in_dir(secret, sizeof(secret), "secret"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(sp_write(fd, "root", 4), 4);
+    ASSERT_OK(sp_close(fd));
+    /* Creating opens cannot finish without blocking: io_uring hands them to
+     * its worker threads, which now exist, made while we were root. */
+    for (int i = 0; i < 8; i++) {
+        fd = sp_open(in_dir(warm, sizeof(warm), "warm"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+        ASSERT_GE(fd, 0);
+        ASSERT_OK(sp_close(fd));
+    }
+    ASSERT_OK(chmod(dir, 0755)); /* others may look in, not write */
+    ASSERT_OK(setgroups(0, NULL));
+    ASSERT_OK(setgid(65534));
+    ASSERT_OK(setuid(65534));
+    ASSERT_EQ(geteuid(), 65534);
+    for (int shard = 0; shard < sp_shard_count(); shard++) {
+        ASSERT_OK(sp_task_move_to(shard));
+        ASSERT_ERR(sp_open(secret, O_RDONLY, 0), -EACCES);
+        ASSERT_ERR(sp_open(secret, O_RDWR | O_CREAT, 0600), -EACCES);
+        ASSERT_ERR(sp_open(in_dir(warm, sizeof(warm), "new"), O_RDWR | O_CREAT, 0600), -EACCES);
+        ASSERT_ERR(sp_unlink(secret), -EACCES);
+        ASSERT_ERR(sp_rename(secret, warm), -EACCES);
+    }
+    return 0;
+}
+
+int
+test_fs_setuid_after_create(void)
+{
+    if (geteuid() != 0) {
+        printf("skip: needs root (to drop it)\n");
+        return TEST_SKIP;
+    }
+    ASSERT_OK(make_dir());
+    /* The drop cannot be undone: a child drops, we clean up as root. */
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        sp_config_t cfg = test_config(2);
+        _exit(test_run_main(&cfg, setuid_main, NULL) == TEST_PASS ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    char path[PATH_MAX + 16];
+    /* Still there and still root's: nothing was renamed or unlinked. */
+    struct stat st;
+    ASSERT_OK(stat(in_dir(path, sizeof(path), "secret"), &st));
+    ASSERT_EQ(st.st_uid, 0);
+    unlink(path);
+    unlink(in_dir(path, sizeof(path), "warm"));
+    rmdir(dir);
+    ASSERT(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    return 0;
 }
 
 /* --- the epoll fallback under a seccomp filter ------------------------------- */

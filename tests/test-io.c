@@ -6,9 +6,17 @@
  * Fixed interleavings use one shard. Shared state lives in statics. */
 #include "test.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -158,6 +166,247 @@ test_io_socketpair_echo(void)
 {
     sp_config_t cfg = test_config(2);
     return test_run_main(&cfg, echo_main, NULL);
+}
+
+/* --- a storm of signals (RELIABILITY.md B3.2) ------------------------------ */
+
+/* A handler installed without SA_RESTART, and 10,000 process-directed
+ * SIGUSR1s while tasks echo over a socketpair, sleep and use the blocking
+ * pool: no spindle call may fail with -EINTR, no byte may be lost, and the
+ * handler must never run on a runtime thread (shards block asynchronous
+ * signals: a handler there would run on a task's stack). */
+
+#define STORM_SIGNALS 10000
+
+static atomic_int sig_seen, sig_on_runtime;
+static atomic_int storm_sent;
+
+static void
+on_usr1(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&sig_seen, 1);
+    if (sp_shard_id() >= 0) {
+        atomic_fetch_add(&sig_on_runtime, 1);
+    }
+}
+
+static void *
+storm_thread(void *arg)
+{
+    (void)arg;
+    /* Not to itself: the kernel gives a process-directed signal to a thread
+     * that runs and does not block it, which would spare the others. */
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    for (int i = 0; i < STORM_SIGNALS; i++) {
+        kill(getpid(), SIGUSR1);
+        atomic_fetch_add(&storm_sent, 1);
+        if (i % 64 == 63) {
+            usleep(50); /* bursts, so that some land while shards sleep */
+        }
+    }
+    return NULL;
+}
+
+static intptr_t
+storm_join(void *arg)
+{
+    return pthread_join(*(pthread_t *)arg, NULL);
+}
+
+static intptr_t
+storm_sleeper(void *arg)
+{
+    (void)arg;
+    while (atomic_load(&storm_sent) < STORM_SIGNALS) {
+        ASSERT_OK(sp_sleep_ns(20 * SP_NSEC_PER_USEC));
+    }
+    return 0;
+}
+
+static intptr_t
+storm_pool_work(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 20000};
+    return nanosleep(&ts, NULL) == 0 ? 0 : -errno;
+}
+
+static intptr_t
+storm_pool(void *arg)
+{
+    (void)arg;
+    while (atomic_load(&storm_sent) < STORM_SIGNALS) {
+        intptr_t r = -1;
+        ASSERT_OK(sp_blocking_run(storm_pool_work, NULL, &r));
+        ASSERT_OK(r); /* pool threads block the signal too: never EINTR */
+    }
+    return 0;
+}
+
+static intptr_t
+storm_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+    sp_task_t server, sleeper, pool;
+    ASSERT_OK(sp_task_spawn(&server, NULL, echo_server, NULL));
+    ASSERT_OK(sp_task_spawn(&sleeper, NULL, storm_sleeper, NULL));
+    ASSERT_OK(sp_task_spawn(&pool, NULL, storm_pool, NULL));
+    pthread_t storm;
+    ASSERT_OK(pthread_create(&storm, NULL, storm_thread, NULL));
+    char out[64], in[64];
+    for (int i = 0; atomic_load(&storm_sent) < STORM_SIGNALS || i < 1000; i++) {
+        int n = snprintf(out, sizeof(out), "storm %d", i);
+        ASSERT_EQ(sp_write(sv[0], out, (size_t)n), n);
+        ssize_t got = 0;
+        while (got < n) {
+            ssize_t r = sp_read(sv[0], in + got, sizeof(in) - (size_t)got);
+            ASSERT_GT(r, 0);
+            got += r;
+        }
+        ASSERT_OK(memcmp(in, out, (size_t)n));
+    }
+    intptr_t r = -1;
+    ASSERT_OK(sp_blocking_run(storm_join, &storm, &r));
+    ASSERT_OK(r);
+    ASSERT_OK(shutdown(sv[0], SHUT_WR));
+    ASSERT_OK(sp_task_join(server, NULL));
+    ASSERT_OK(sp_task_join(sleeper, &r));
+    ASSERT_OK(r);
+    ASSERT_OK(sp_task_join(pool, &r));
+    ASSERT_OK(r);
+    ASSERT_OK(sp_close(sv[0]));
+    ASSERT_OK(sp_close(sv[1]));
+    return 0;
+}
+
+int
+test_io_signal_storm(void)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_usr1; /* no SA_RESTART: the harshest case */
+    sigemptyset(&sa.sa_mask);
+    ASSERT_OK(sigaction(SIGUSR1, &sa, &old));
+    sp_config_t cfg = test_config(2);
+    int r = test_run_main(&cfg, storm_main, NULL);
+    /* Pending ones are delivered to this thread by now or discarded. */
+    sigaction(SIGUSR1, &old, NULL);
+    ASSERT_EQ(r, TEST_PASS);
+    /* Signals coalesce, but the only thread that takes them (this one,
+     * waiting in block_on) saw some, and no runtime thread saw any. */
+    int seen = atomic_load(&sig_seen), on_runtime = atomic_load(&sig_on_runtime);
+    ASSERT_GT(seen, 0);
+    ASSERT_EQ(on_runtime, 0);
+    return 0;
+}
+
+/* --- a write into a pipe nobody reads ------------------------------------ */
+
+/* write(2) raises SIGPIPE in the thread that ran it: a shard. With
+ * SIGPIPE at its default disposition that used to end the process; the
+ * shard blocks it, and the call returns -EPIPE. */
+static intptr_t
+broken_pipe_main(void *arg)
+{
+    (void)arg;
+    int p[2];
+    ASSERT_OK(pipe2(p, O_CLOEXEC));
+    ASSERT_OK(sp_close(p[0]));
+    for (int i = 0; i < 100; i++) {
+        ASSERT_ERR(sp_write(p[1], "x", 1), -EPIPE);
+    }
+    ASSERT_OK(sp_close(p[1]));
+    return 0;
+}
+
+int
+test_io_write_broken_pipe(void)
+{
+    struct sigaction dfl, old;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    ASSERT_OK(sigaction(SIGPIPE, &dfl, &old));
+    sp_config_t cfg = test_config(2);
+    int r = test_run_main(&cfg, broken_pipe_main, NULL);
+    sigaction(SIGPIPE, &old, NULL);
+    return r;
+}
+
+/* --- signals read by a task from a signalfd (docs/api/signals.md) -------- */
+
+static void *
+usr2_sender(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2000; i++) {
+        kill(getpid(), SIGUSR2);
+        if (i % 16 == 15) {
+            usleep(100);
+        }
+    }
+    return NULL;
+}
+
+static intptr_t
+signalfd_main(void *arg)
+{
+    (void)arg;
+    sigset_t usr2;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    int sfd = signalfd(-1, &usr2, SFD_CLOEXEC);
+    ASSERT_GE(sfd, 0);
+    pthread_t sender;
+    ASSERT_OK(pthread_create(&sender, NULL, usr2_sender, NULL));
+    /* Signals coalesce while pending: at least one read, every record
+     * whole and for SIGUSR2. Stop once the sender is done and nothing is
+     * left (a 50 ms deadline then ends the last read). */
+    int reads = 0;
+    intptr_t joined = -1;
+    for (;;) {
+        struct signalfd_siginfo si[8];
+        sp_task_set_deadline(sp_now_ns() + 50 * SP_NSEC_PER_MSEC);
+        ssize_t n = sp_read(sfd, si, sizeof(si));
+        sp_task_set_deadline(SP_DEADLINE_NONE);
+        if (n == -ETIMEDOUT) {
+            break;
+        }
+        ASSERT_GT(n, 0);
+        ASSERT_EQ(n % (ssize_t)sizeof(si[0]), 0);
+        for (ssize_t k = 0; k < n / (ssize_t)sizeof(si[0]); k++) {
+            ASSERT_EQ(si[k].ssi_signo, (uint32_t)SIGUSR2);
+        }
+        reads++;
+    }
+    ASSERT_OK(sp_blocking_run(storm_join, &sender, &joined));
+    ASSERT_OK(joined);
+    ASSERT_GT(reads, 0);
+    ASSERT_OK(sp_close(sfd));
+    return 0;
+}
+
+int
+test_io_signalfd_in_task(void)
+{
+    /* The recipe: block the signal in the program's own threads (here the
+     * only one) before the runtime; the runtime's threads block it anyway. */
+    sigset_t usr2, old;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    ASSERT_OK(pthread_sigmask(SIG_BLOCK, &usr2, &old));
+    sp_config_t cfg = test_config(2);
+    int r = test_run_main(&cfg, signalfd_main, NULL);
+    /* Drain what is still pending before unblocking (default: terminate). */
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&usr2, NULL, &zero) == SIGUSR2) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return r;
 }
 
 /* --- cancellation and deadline of a parked read -------------------------- */

@@ -330,7 +330,7 @@ start_worker(struct sp__blocking_pool *p)
         return -ENOMEM;
     }
     w->pool = p;
-    int err = pthread_create(&w->thread, NULL, worker_main, w);
+    int err = sp__thread_create(&w->thread, worker_main, w);
     if (err) {
         free(w);
         return -err;

@@ -205,6 +205,9 @@ int sp__stack_check_size(size_t size);
 int sp__overflow_install(void);
 void sp__overflow_uninstall(void);
 int sp__overflow_thread_init(void **altstack);
+/* thread.c: pthread_create with every asynchronous signal blocked in the
+ * new thread. Returns 0 or a positive errno, as pthread_create. */
+int sp__thread_create(pthread_t *thread, void *(*fn)(void *), void *arg);
 void sp__overflow_thread_fini(void *altstack);
 
 /* wake.c */

@@ -231,7 +231,7 @@ sp__shard_alloc(struct sp_runtime *rt, int index)
 int
 sp__shard_start(struct sp__shard *sh)
 {
-    int err = pthread_create(&sh->thread, NULL, shard_thread, sh);
+    int err = sp__thread_create(&sh->thread, shard_thread, sh);
     sh->running = err == 0;
     return -err;
 }
