@@ -16,6 +16,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -586,6 +588,136 @@ test_net_many_concurrent(void)
     ASSERT_OK(test_run_main(&cfg, many_main, (void *)(intptr_t)n));
     ASSERT_NO_FAILURES();
     return 0;
+}
+
+/* --- bulk sends under CPU starvation (RELIABILITY.md B1.3) ----------------- */
+
+/* A send that io_uring punts to a worker thread on an O_NONBLOCK socket
+ * fails with -EAGAIN instead of waiting (Seastar's bug). spindle's sockets
+ * are blocking under io_uring, and any -EAGAIN that comes back anyway is
+ * waited out, never returned. 64 connections each carry 1 MiB while two
+ * threads keep both CPUs busy (stress-ng's role in the RELIABILITY test):
+ * every byte arrives, in order, and no call fails. */
+
+#define BULK_CONNS 64
+#define BULK_BYTES (1u << 20)
+
+static sp_addr_t bulk_addr;
+static atomic_int bulk_stop;
+
+static unsigned char
+bulk_byte(int conn, size_t off)
+{
+    return (unsigned char)((off * 131u + (size_t)conn * 7u) >> 3);
+}
+
+static void *
+burner(void *arg)
+{
+    (void)arg;
+    volatile uint64_t x = 1;
+    while (!atomic_load_explicit(&bulk_stop, memory_order_relaxed)) {
+        x = x * 6364136223846793005ull + 1;
+    }
+    return NULL;
+}
+
+static intptr_t
+bulk_sender(void *arg)
+{
+    int conn = (int)(intptr_t)arg;
+    int fd = sp_tcp_connect(&bulk_addr);
+    ASSERT_GE(fd, 0);
+    unsigned char id = (unsigned char)conn;
+    ASSERT_EQ(sp_sock_send_all(fd, &id, 1, NULL), 1);
+    unsigned char *buf = malloc(64 * 1024);
+    ASSERT_NOT_NULL(buf);
+    for (size_t off = 0; off < BULK_BYTES; off += 64 * 1024) {
+        for (size_t i = 0; i < 64 * 1024; i++) {
+            buf[i] = bulk_byte(conn, off + i);
+        }
+        /* Plain sends, not send_all: a short or failed one must show. */
+        size_t done = 0;
+        while (done < 64 * 1024) {
+            ssize_t n = sp_sock_send(fd, buf + done, 64 * 1024 - done, 0);
+            ASSERT_GT(n, 0);
+            done += (size_t)n;
+        }
+    }
+    free(buf);
+    ASSERT_OK(sp_close(fd));
+    return 0;
+}
+
+static intptr_t
+bulk_receiver(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    unsigned char id;
+    ASSERT_EQ(sp_sock_recv_exact(fd, &id, 1, NULL), 1);
+    unsigned char buf[16384];
+    size_t off = 0;
+    for (;;) {
+        ssize_t n = sp_sock_recv(fd, buf, sizeof(buf), 0);
+        ASSERT_GE(n, 0);
+        if (n == 0) {
+            break;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            ASSERT_EQ(buf[i], bulk_byte(id, off + (size_t)i));
+        }
+        off += (size_t)n;
+    }
+    ASSERT_EQ(off, (size_t)BULK_BYTES);
+    ASSERT_OK(sp_close(fd));
+    return 0;
+}
+
+static intptr_t
+bulk_main(void *arg)
+{
+    (void)arg;
+    int lfd = listen_loopback(AF_INET, 0, &bulk_addr);
+    ASSERT_GE(lfd, 0);
+    sp_task_t snd[BULK_CONNS], rcv[BULK_CONNS];
+    for (int i = 0; i < BULK_CONNS; i++) {
+        ASSERT_OK(sp_task_spawn(&snd[i], NULL, bulk_sender, (void *)(intptr_t)i));
+    }
+    for (int i = 0; i < BULK_CONNS; i++) {
+        int fd = sp_tcp_accept(lfd, NULL);
+        ASSERT_GE(fd, 0);
+        ASSERT_OK(sp_task_spawn(&rcv[i], NULL, bulk_receiver, (void *)(intptr_t)fd));
+    }
+    for (int i = 0; i < BULK_CONNS; i++) {
+        intptr_t r = 1;
+        ASSERT_OK(sp_task_join(snd[i], &r));
+        ASSERT_OK(r);
+        r = 1;
+        ASSERT_OK(sp_task_join(rcv[i], &r));
+        ASSERT_OK(r);
+    }
+    ASSERT_OK(sp_close(lfd));
+    return 0;
+}
+
+int
+test_net_bulk_under_starvation(void)
+{
+    if (raise_nofile(2 * BULK_CONNS + 64) < 0) {
+        return TEST_SKIP;
+    }
+    atomic_store(&bulk_stop, 0);
+    pthread_t b[2];
+    for (int i = 0; i < 2; i++) {
+        ASSERT_OK(pthread_create(&b[i], NULL, burner, NULL));
+    }
+    sp_config_t cfg = test_config(2);
+    int r = test_run_main(&cfg, bulk_main, NULL);
+    atomic_store(&bulk_stop, 1);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(b[i], NULL);
+    }
+    return r;
 }
 
 static intptr_t
