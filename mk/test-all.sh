@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build and run the test suite in each mode (in release also the I/O tests
 # with io_uring denied by a seccomp filter, which the automatic fallback to
-# epoll must carry), then the Spin models, then build (never run) every
+# epoll must carry, and the io_uring tests once per kernel feature masked
+# off with SPINDLE_FEATURES_OFF), then the Spin models, then build (never run) every
 # benchmark program and peer (make bench-build) so none can rot, and print
 # one summary line summing them all:  N passed, N failed, N skipped
 #
@@ -137,6 +138,26 @@ run_noring() { # the I/O tests once more, in processes that may not use io_uring
     fi
 }
 
+# The io_uring tests once per kernel feature masked off (SPINDLE_FEATURES_OFF,
+# src/core/features.c): the paths older kernels take, run on this one
+# (RELIABILITY.md B6.3). About 10 s each.
+run_masked() {
+    runner=build/release/tests/runner
+    [ -x "$runner" ] || return 0
+    for feature in defer_taskrun coop_taskrun msg_ring cancel_fd guard; do
+        log=build/release/tests/masked-$feature.log
+        echo "=== test: release, io_uring with $feature off"
+        # shellcheck disable=SC2086
+        { run_limited env SPINDLE_FEATURES_OFF=$feature "$runner" -q -b uring \
+            ${RUNNER_ARGS:-} 2>&1 || echo "runner-exit-status: $?"; } | tee "$log"
+        mode_failed=0
+        if ! add_summary "$log"; then
+            failed=$((failed + 1))
+            note "masked $feature: the runner printed no summary line"
+        fi
+    done
+}
+
 # Every benchmark program and peer builds (make bench-build: bench/*.c, and
 # the tokio and Go peers from Debian's packages, built offline; about 30 s
 # the first time, a second after). One test: passed if it builds, skipped
@@ -188,7 +209,7 @@ for m in $modes; do
     run_fuzz_replay "$m" "kv protocol" kv-fuzz-replay kv-fuzz-replay tests/fuzz/kv/corpus
     [ "$m" = tsan ] ||
         run_fuzz_replay "$m" "HTTP parser" http-fuzz-replay fuzz-http-replay tests/fuzz/http/corpus
-    [ "$m" = release ] && run_noring
+    [ "$m" = release ] && { run_noring; run_masked; }
 done
 [ "$models" = 1 ] && run_models
 [ "${TEST_BENCH:-1}" = 1 ] && run_bench_build

@@ -208,6 +208,8 @@ int sp__overflow_thread_init(void **altstack);
 /* thread.c: pthread_create with every asynchronous signal blocked in the
  * new thread. Returns 0 or a positive errno, as pthread_create. */
 int sp__thread_create(pthread_t *thread, void *(*fn)(void *), void *arg);
+/* features.c: is `name` listed in SPINDLE_FEATURES_OFF? */
+int sp__feature_off(const char *name);
 void sp__overflow_thread_fini(void *altstack);
 
 /* wake.c */

@@ -71,9 +71,20 @@ sp__stack_default(const struct sp_runtime *rt)
     return rt->cfg.stack_size;
 }
 
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+
+static void
+guard_masked(void)
+{
+    if (sp__feature_off("guard")) {
+        sp_store_relaxed(&guard_fallback, 1);
+    }
+}
+
 static int
 install_guard(void *base)
 {
+    pthread_once(&guard_once, guard_masked);
     if (!sp_load_relaxed(&guard_fallback)) {
         if (madvise(base, GUARD, MADV_GUARD_INSTALL) == 0) {
             return 0;

@@ -44,6 +44,9 @@ struct uring_shard {
     /* Receives wait here, in arrival order, until the batch is submitted
      * (flush_deferred): see uring_io. */
     struct uring_io *deferred, **deferred_tail;
+    /* Without IORING_ASYNC_CANCEL_FD, every operation in flight, so that
+     * cancel_fd can cancel them one by one (docs/design/io.md). */
+    struct uring_io *live;
 };
 
 /* Kernel capabilities, probed once per process. */
@@ -53,6 +56,7 @@ static struct {
     const char *why;
     unsigned setup_flags;
     int msg_ring;
+    int cancel_fd; /* IORING_ASYNC_CANCEL_FD (5.19) */
     unsigned char op_ok[SP_OP_COUNT]; /* the ring has the opcode */
 } caps = {.once = PTHREAD_ONCE_INIT};
 
@@ -74,6 +78,27 @@ try_setup(unsigned flags)
         }
     }
     return err;
+}
+
+/* Does ASYNC_CANCEL take IORING_ASYNC_CANCEL_FD? 5.19 answers -ENOENT for an
+ * fd with nothing to cancel; older kernels reject the flag with -EINVAL. */
+static int
+probe_cancel_fd(void)
+{
+    struct io_uring ring;
+    if (io_uring_queue_init(4, &ring, 0) < 0) {
+        return 0;
+    }
+    int ok = 0;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_cancel_fd(sqe, ring.ring_fd, 0);
+    struct io_uring_cqe *cqe;
+    if (io_uring_submit_and_wait(&ring, 1) >= 0 && io_uring_peek_cqe(&ring, &cqe) == 0) {
+        ok = cqe->res != -EINVAL;
+        io_uring_cqe_seen(&ring, cqe);
+    }
+    io_uring_queue_exit(&ring);
+    return ok;
 }
 
 static const char *
@@ -104,7 +129,11 @@ probe_once(void)
         0,
     };
     int err = -ENOSYS;
-    for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+    /* SPINDLE_FEATURES_OFF may mask the newer flags (src/core/features.c). */
+    size_t first = sp__feature_off("coop_taskrun")    ? 2
+                   : sp__feature_off("defer_taskrun") ? 1
+                                                      : 0;
+    for (size_t i = first; i < sizeof(tries) / sizeof(tries[0]); i++) {
         err = try_setup(tries[i]);
         if (err == 0) {
             caps.setup_flags = tries[i];
@@ -115,7 +144,9 @@ probe_once(void)
     caps.why = err < 0 ? why_failed(err) : NULL;
     if (err == 0) {
         struct io_uring_probe *pr = io_uring_get_probe();
-        caps.msg_ring = pr && io_uring_opcode_supported(pr, IORING_OP_MSG_RING);
+        caps.msg_ring = pr && io_uring_opcode_supported(pr, IORING_OP_MSG_RING) &&
+                        !sp__feature_off("msg_ring");
+        caps.cancel_fd = probe_cancel_fd() && !sp__feature_off("cancel_fd");
         for (int op = 0; op < SP_OP_COUNT; op++) {
             int uop = sp__opdefs[op].uring_op;
             caps.op_ok[op] = pr && uop >= 0 && io_uring_opcode_supported(pr, uop);
@@ -341,6 +372,7 @@ struct uring_io {
     int op;                    /* enum sp__opcode */
     struct sp__io_args *args;  /* the caller's, for a deferred prep */
     struct uring_io *next;     /* on the deferred list */
+    struct uring_io *live_next, **live_prev; /* on u->live (no cancel_fd) */
 };
 
 static void
@@ -428,6 +460,14 @@ uring_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
         io_uring_sqe_set_data(sqe, &io);
     }
     u->inflight++;
+    if (!caps.cancel_fd) {
+        io.live_next = u->live;
+        io.live_prev = &u->live;
+        if (u->live) {
+            u->live->live_prev = &io.live_next;
+        }
+        u->live = &io;
+    }
     /* Submitted by the loop's next poll, with whatever else the shard's
      * tasks prepared meanwhile (one io_uring_enter per iteration). */
     int err = 0;
@@ -446,6 +486,12 @@ uring_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
         }
     }
     sp_store_relaxed(&t->resume, SP_NO_SHARD);
+    if (!caps.cancel_fd) {
+        *io.live_prev = io.live_next;
+        if (io.live_next) {
+            io.live_next->live_prev = io.live_prev;
+        }
+    }
     /* Cancelled for our own reason: report that reason. An operation that
      * completed before the cancel reached it keeps its result (an accepted
      * fd is returned, not leaked). */
@@ -460,9 +506,19 @@ uring_cancel_fd(struct sp__shard *sh, int fd)
 {
     struct uring_shard *u = sh->backend;
     flush_deferred(sh, u);
+    if (!caps.cancel_fd) {
+        /* Before 5.19: one ASYNC_CANCEL per operation on fd, by user_data.
+         * Only this shard's thread links and unlinks, and none of the tasks
+         * runs meanwhile (this runs on the shard, between switches). */
+        for (struct uring_io *io = u->live; io; io = io->live_next) {
+            if (!io->done && sp__opdefs[io->op].fd_op && io->args->fd == fd) {
+                cancel_op(sh, u, io);
+            }
+        }
+        io_uring_submit(&u->ring);
+        return;
+    }
     struct io_uring_sqe *sqe = get_sqe(sh, u);
-    /* NOTE: cancel by fd needs 5.19; before, the kernel rejects it with
-     * -EINVAL and sp_close falls back to shutdown(2) on sockets. */
     io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data64(sqe, TAG_CANCEL);
     io_uring_submit(&u->ring);
