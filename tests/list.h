@@ -181,6 +181,7 @@ TEST(runtime_block_on_errors, 30, 0)
 TEST(runtime_calls_outside_task, 30, 0)
 TEST(runtime_strerror_names, 30, 0)
 TEST(runtime_stats_and_info, 30, 0)
+TEST(runtime_stall_reported, 30, 0)
 TEST(sanitizer_asan_reports_task_frames, 30, 0)
 
 /* tests/test-http.c (examples/httpd) */

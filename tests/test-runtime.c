@@ -3,6 +3,9 @@
  * from the wrong place, error names and statistics. */
 #include "test.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -497,5 +500,87 @@ test_runtime_stats_and_info(void)
     ASSERT_U64_GE(st[0].spawned + st[1].spawned, STATS_TASKS);
     ASSERT_U64_GE(st[0].switches + st[1].switches, STATS_TASKS * (STATS_YIELDS + 1));
     ASSERT_U64_GE(st[0].timers_fired + st[1].timers_fired, 1);
+    return 0;
+}
+
+/* --- the stall detector (RELIABILITY.md B5.4) ------------------------------ */
+
+#define STALL_LIMIT_MS 50
+
+static intptr_t
+blocking_sleeper(void *arg)
+{
+    (void)arg;
+    usleep(6 * STALL_LIMIT_MS * 1000); /* blocks the whole shard */
+    return 0;
+}
+
+static intptr_t
+polite_sleeper(void *arg)
+{
+    (void)arg;
+    /* As long, but through a suspension point: never reported. */
+    return sp_sleep_ns(6 * STALL_LIMIT_MS * SP_NSEC_PER_MSEC);
+}
+
+static intptr_t
+stall_main(void *arg)
+{
+    (void)arg;
+    sp_task_attr_t a = test_attr(SP_PLACE_ON, 1);
+    a.name = "stall-culprit";
+    sp_task_t t;
+    ASSERT_OK(sp_task_spawn(&t, &a, blocking_sleeper, NULL));
+    ASSERT_OK(sp_task_join(t, NULL));
+    a.shard = 0;
+    a.name = "polite";
+    ASSERT_OK(sp_task_spawn(&t, &a, polite_sleeper, NULL));
+    intptr_t r = -1;
+    ASSERT_OK(sp_task_join(t, &r));
+    ASSERT_OK(r);
+    return 0;
+}
+
+int
+test_runtime_stall_reported(void)
+{
+    char path[] = "/tmp/spindle-stall-XXXXXX";
+    int log = mkstemp(path);
+    ASSERT_GE(log, 0);
+    unlink(path);
+    int saved = dup(2);
+    ASSERT_GE(saved, 0);
+    fflush(stderr);
+    ASSERT_GE(dup2(log, 2), 0);
+    sp_config_t cfg = test_config(2);
+    cfg.stall_ns = STALL_LIMIT_MS * SP_NSEC_PER_MSEC;
+    sp_runtime_t *rt;
+    int c = test_runtime_create(&rt, &cfg);
+    intptr_t r = -1;
+    int b = c == TEST_PASS ? sp_runtime_block_on(rt, NULL, stall_main, NULL, &r) : -1;
+    sp_shard_stats_t st[2];
+    memset(st, 0, sizeof(st));
+    if (c == TEST_PASS) {
+        sp_runtime_stats(rt, 0, &st[0]);
+        sp_runtime_stats(rt, 1, &st[1]);
+        sp_runtime_destroy(rt);
+    }
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ASSERT_EQ(c, TEST_PASS);
+    ASSERT_OK(b);
+    ASSERT_OK(r);
+    char text[4096] = {0};
+    ASSERT_GT(pread(log, text, sizeof(text) - 1, 0), 0);
+    close(log);
+    fputs(text, stderr); /* shown if the test fails */
+    /* One report, naming the shard and the task; none for the polite one. */
+    ASSERT_NOT_NULL(strstr(text, "shard 1: task \"stall-culprit\" has run for"));
+    ASSERT(strstr(text, "polite") == NULL);
+    ASSERT_U64_EQ(st[1].stalls, 1);
+    /* Bad input: more than an hour is rejected with a message. */
+    cfg.stall_ns = 3601 * SP_NSEC_PER_SEC;
+    ASSERT_ERR(sp_runtime_create(&rt, &cfg), -EINVAL);
     return 0;
 }

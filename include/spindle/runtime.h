@@ -28,7 +28,8 @@ typedef enum sp_backend {
  *   SPINDLE_BACKEND=uring|epoll
  *   SPINDLE_SPIN_NS=N        spin-before-park budget
  *   SPINDLE_PIN=0|1          pin shard threads to CPUs
- *   SPINDLE_BLOCKING_THREADS=N  blocking pool bound (spindle/blocking.h) */
+ *   SPINDLE_BLOCKING_THREADS=N  blocking pool bound (spindle/blocking.h)
+ *   SPINDLE_STALL_MS=N       stall report threshold, ms (0: off) */
 typedef struct sp_config {
     int shards;              /* 0: the number of CPUs the process may use */
     int pin_threads;         /* nonzero: pin shard i to the i-th allowed CPU */
@@ -44,6 +45,9 @@ typedef struct sp_config {
                                     * default 64); more requests queue */
     uint64_t blocking_idle_ns; /* a pool thread idle this long exits (at most
                                 * one hour; default 10 s) */
+    uint64_t stall_ns;       /* report a task that runs this long without a
+                              * suspension point (default 100 ms; 0: off;
+                              * at most one hour) */
 } sp_config_t;
 
 /* Per-shard counters, cumulative since the runtime started. */
@@ -56,6 +60,8 @@ typedef struct sp_shard_stats {
     uint64_t wakes_sent;     /* wake-ups this shard sent to sleeping shards */
     uint64_t messages;       /* inbox items this shard received */
     uint64_t timers_fired;   /* timers that expired on this shard */
+    uint64_t stalls;         /* tasks that ran cfg.stall_ns or longer without
+                              * a suspension point (each logged once) */
 } sp_shard_stats_t;
 
 /* Fill *cfg with defaults.

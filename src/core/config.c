@@ -27,6 +27,7 @@ sp_config_init(sp_config_t *cfg)
     cfg->force_migrate = 0;
     cfg->blocking_max_threads = 64;
     cfg->blocking_idle_ns = 10 * SP_NSEC_PER_SEC;
+    cfg->stall_ns = 100 * SP_NSEC_PER_MSEC;
 }
 
 static int
@@ -71,6 +72,11 @@ apply_env(sp_config_t *cfg)
         return r;
     } else if (r) {
         cfg->blocking_max_threads = (unsigned)v;
+    }
+    if ((r = env_long("SPINDLE_STALL_MS", 0, 3600 * 1000L, &v)) < 0) {
+        return r;
+    } else if (r) {
+        cfg->stall_ns = (uint64_t)v * SP_NSEC_PER_MSEC;
     }
     const char *be = getenv("SPINDLE_BACKEND");
     if (be && *be) {
@@ -134,6 +140,11 @@ sp__config_resolve(const sp_config_t *cfg, sp_config_t *out)
     if (out->blocking_idle_ns > 3600 * SP_NSEC_PER_SEC) {
         sp__log("config: blocking_idle_ns = %llu, expected at most one hour",
                 (unsigned long long)out->blocking_idle_ns);
+        return -EINVAL;
+    }
+    if (out->stall_ns > 3600 * SP_NSEC_PER_SEC) {
+        sp__log("config: stall_ns = %llu, expected at most one hour (0: off)",
+                (unsigned long long)out->stall_ns);
         return -EINVAL;
     }
     if (out->backend != SP_BACKEND_AUTO && out->backend != SP_BACKEND_URING &&

@@ -156,6 +156,7 @@ struct sp_runtime {
     /* Operations in flight per fd, for close (src/io/fdtab.c); made on
      * first use, freed at destroy. */
     _Atomic(struct sp__fdtab *) fdtab;
+    struct sp__stall *stall; /* the stall detector (src/sched/stall.c) */
 
     /* Set in the child of a fork (fork.c): this runtime is the parent's. */
     _Atomic int forked;

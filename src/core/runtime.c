@@ -157,6 +157,9 @@ sp_runtime_create(sp_runtime_t **out, const sp_config_t *cfg)
     pthread_cond_init(&rt->start_cond, NULL);
     sp__overflow_install();
     err = rt->shards ? start_shards(rt) : -ENOMEM;
+    if (err == 0) {
+        err = sp__stall_start(rt);
+    }
     if (err < 0) {
         stop_shards(rt);
         free_runtime(rt);
@@ -305,6 +308,7 @@ sp_runtime_destroy(sp_runtime_t *rt)
             }
         }
     }
+    sp__stall_stop(rt);
     stop_shards(rt);
     sp__fork_unregister(rt);
     free_runtime(rt);
@@ -347,6 +351,7 @@ sp_runtime_stats(const sp_runtime_t *rt, int shard, sp_shard_stats_t *out)
     out->wakes_sent = sp_load_relaxed(&s->wakes_sent);
     out->messages = sp_load_relaxed(&s->messages);
     out->timers_fired = sp_load_relaxed(&s->timers_fired);
+    out->stalls = sp_load_relaxed(&s->stalls);
     return 0;
 }
 

@@ -21,7 +21,7 @@ struct sp__fifo {
 /* Counters: written by the owner with sp_counter_add, read by anyone. */
 struct sp__stats {
     _Atomic uint64_t spawned, switches, stolen, steal_attempts, parks, wakes_sent,
-        messages, timers_fired;
+        messages, timers_fired, stalls;
 };
 
 struct sp__shard {
@@ -58,6 +58,9 @@ struct sp__shard {
     SP_ALIGNED_CL _Atomic(struct sp__task *) inbox; /* MPSC, see inbox.c */
     SP_ALIGNED_CL _Atomic int sleeping; /* park/wake handshake (park.c) */
     _Atomic int tid;               /* kernel thread id, set at start */
+    _Atomic(struct sp__task *) on_cpu; /* the running task, for the stall
+                                        * detector (stall.c); written by
+                                        * run_task only */
     _Atomic long pinned_remote;    /* pinned here by other threads, net */
     int wake_fd;                   /* eventfd doorbell; fixed after setup */
     int ring_fd;                   /* MSG_RING target, -1 without uring */
@@ -108,6 +111,11 @@ int sp__injector_push_batch(struct sp_runtime *rt, struct sp__task *head,
                             struct sp__task *tail, long n);
 int sp__injector_take(struct sp__shard *sh);
 int sp__steal_visible(struct sp__shard *sh);
+
+/* stall.c: the stall detector's watchdog thread (none if cfg.stall_ns is
+ * 0). Start after the shards, stop before they stop. */
+int sp__stall_start(struct sp_runtime *rt);
+void sp__stall_stop(struct sp_runtime *rt);
 
 /* park.c */
 void sp__park_idle(struct sp__shard *sh);

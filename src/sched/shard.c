@@ -72,7 +72,10 @@ run_task(struct sp__shard *sh, struct sp__task *t)
     sh->current = t;
     sp_store_relaxed(&t->last_shard, sh->index);
     sp_counter_add(&sh->stats.switches, 1);
+    /* Release: the stall detector reads the task's name through it. */
+    sp_store_release(&sh->on_cpu, t);
     sp__ctx_jump(&sh->sched_ctx, &t->ctx, 0);
+    sp_store_relaxed(&sh->on_cpu, NULL);
     sh->current = NULL;
     after_switch(sh, t);
 }
