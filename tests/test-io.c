@@ -284,14 +284,22 @@ storm_main(void *arg)
     return 0;
 }
 
+/* sig's handler becomes fn, with no SA_RESTART (the harshest case). */
+static int
+set_handler(int sig, void (*fn)(int), struct sigaction *old)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, old);
+}
+
 int
 test_io_signal_storm(void)
 {
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_usr1; /* no SA_RESTART: the harshest case */
-    sigemptyset(&sa.sa_mask);
-    ASSERT_OK(sigaction(SIGUSR1, &sa, &old));
+    struct sigaction old;
+    ASSERT_OK(set_handler(SIGUSR1, on_usr1, &old));
     sp_config_t cfg = test_config(2);
     int r = test_run_main(&cfg, storm_main, NULL);
     /* Pending ones are delivered to this thread by now or discarded. */
@@ -327,10 +335,8 @@ broken_pipe_main(void *arg)
 int
 test_io_write_broken_pipe(void)
 {
-    struct sigaction dfl, old;
-    memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    ASSERT_OK(sigaction(SIGPIPE, &dfl, &old));
+    struct sigaction old;
+    ASSERT_OK(set_handler(SIGPIPE, SIG_DFL, &old));
     sp_config_t cfg = test_config(2);
     int r = test_run_main(&cfg, broken_pipe_main, NULL);
     sigaction(SIGPIPE, &old, NULL);

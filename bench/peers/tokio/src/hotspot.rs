@@ -41,15 +41,9 @@ fn tag(c: u64, f: u64) -> u64 {
     (c << 32) | f
 }
 
+/// The CPU stage: the fan-out workload's LCG/xorshift mix.
 fn mix(seed: u64, steps: u64) -> u64 {
-    let mut x = seed;
-    for _ in 0..steps {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        x ^= x >> 29;
-        x ^= x << 11;
-        x ^= x >> 31;
-    }
-    x
+    crate::ff_work(seed, steps)
 }
 
 /// Frames connection c sends at step s of the rotating hotspot (W2, W4).
