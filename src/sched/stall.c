@@ -46,11 +46,19 @@ look(struct sp__shard *sh, struct watch *w, uint64_t now, uint64_t limit)
     if (w->reported || now - w->since < limit) {
         return;
     }
-    /* The block cannot be reused while its task is still on the CPU: copy
-     * the name, then make sure that is still so. */
+    /* The task may end and its block be reused under us: read its name
+     * under a reference (sp__task_get fails if the block already holds
+     * another task; the reference keeps it from being reused), then make
+     * sure the task was still on the CPU. */
+    sp_task_t h = {sp_load_acquire(&t->id_bits), sh->rt};
+    struct sp__task *ref = sp__task_get(sh->rt, h);
+    if (!ref) {
+        return;
+    }
     char name[SP_TASK_NAME_MAX];
-    memcpy(name, t->name, sizeof(name));
+    memcpy(name, ref->name, sizeof(name));
     name[sizeof(name) - 1] = '\0';
+    sp__task_put(ref);
     if (sp_load_acquire(&sh->on_cpu) != t || sp_load_relaxed(&sh->stats.switches) != sw) {
         return;
     }
