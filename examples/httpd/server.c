@@ -187,6 +187,9 @@ free_server(struct httpd *srv)
         if (srv->shards[i].lfd >= 0) {
             sp_close(srv->shards[i].lfd);
         }
+        while (srv->shards[i].nspare > 0) {
+            free(srv->shards[i].spare[--srv->shards[i].nspare]);
+        }
     }
     if (srv->root.dirfd >= 0) {
         static_root_close(&srv->root);
