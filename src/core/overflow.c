@@ -44,7 +44,7 @@ static void
 on_segv(int sig, siginfo_t *info, void *uctx)
 {
     struct sp__shard *sh = sp__shard_current();
-    struct sp__task *t = sh ? sh->current : NULL;
+    struct sp__task *t = sh ? sp_load_relaxed(&sh->current) : NULL;
     if (t && is_guard_hit(t, info->si_addr)) {
         write_str("spindle: stack overflow in task ");
         write_str(t->name);

@@ -28,7 +28,7 @@ struct sp__task *
 sp__task_current(void)
 {
     struct sp__shard *sh = sp__shard_current();
-    return sh ? sh->current : NULL;
+    return sh ? sp_load_relaxed(&sh->current) : NULL;
 }
 
 void
@@ -456,7 +456,7 @@ int
 sp_task_yield(void)
 {
     struct sp__shard *sh = sp__shard_current();
-    struct sp__task *t = sh ? sh->current : NULL;
+    struct sp__task *t = sh ? sp_load_relaxed(&sh->current) : NULL;
     if (!t) {
         return -EPERM;
     }

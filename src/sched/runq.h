@@ -74,7 +74,7 @@ deque_push(struct sp__shard *sh, struct sp__task *t)
      * the running task in the count, a spawn-then-compute would leave its
      * child queued while the other shard sleeps (model
      * park-wake-broken-surplus-only). */
-    if (sp__deque_len(&sh->deque) + (sh->current != NULL) + sh->fifo.len > 1 &&
+    if (sp__deque_len(&sh->deque) + (sp_load_relaxed(&sh->current) != NULL) + sh->fifo.len > 1 &&
         sh->rt->nshards > 1) {
         /* seq_cst fence: orders the push's tail store (release) before the
          * load of the sleeper count in sp__park_notify_idle; it pairs with
@@ -119,7 +119,7 @@ sp__runq_push_local(struct sp__shard *sh, struct sp__task *t)
 static inline void
 sp__runq_push_woken(struct sp__shard *sh, struct sp__task *t)
 {
-    if (sh->next_slot == NULL && sh->current != NULL && runq_stealable(t)) {
+    if (sh->next_slot == NULL && sp_load_relaxed(&sh->current) != NULL && runq_stealable(t)) {
         sh->next_slot = t;
         return;
     }

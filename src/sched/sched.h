@@ -27,7 +27,9 @@ struct sp__stats {
 struct sp__shard {
     /* --- owner-private ------------------------------------------------ */
     struct sp__ctx sched_ctx;      /* the shard thread's own stack */
-    struct sp__task *current;      /* the task running now, or NULL */
+    /* The task running now, or NULL. Atomic (relaxed: plain moves) only
+     * because the stall detector (stall.c) reads it from its thread. */
+    _Atomic(struct sp__task *) current;
     struct sp__fifo fifo;          /* runnable pinned tasks (and timer resumes) */
     struct sp__task *next_slot;    /* a stealable task the running task just
                                     * woke: runs next, invisible to thieves
@@ -58,9 +60,6 @@ struct sp__shard {
     SP_ALIGNED_CL _Atomic(struct sp__task *) inbox; /* MPSC, see inbox.c */
     SP_ALIGNED_CL _Atomic int sleeping; /* park/wake handshake (park.c) */
     _Atomic int tid;               /* kernel thread id, set at start */
-    _Atomic(struct sp__task *) on_cpu; /* the running task, for the stall
-                                        * detector (stall.c); written by
-                                        * run_task only */
     _Atomic long pinned_remote;    /* pinned here by other threads, net */
     int wake_fd;                   /* eventfd doorbell; fixed after setup */
     int ring_fd;                   /* MSG_RING target, -1 without uring */

@@ -69,14 +69,13 @@ run_task(struct sp__shard *sh, struct sp__task *t)
     if (sp_unlikely(t->stack_map == NULL) && sp__task_first_run(sh, t) < 0) {
         return;
     }
-    sh->current = t;
+    /* Release (a plain move on x86): the stall detector reads the task
+     * through it. */
+    sp_store_release(&sh->current, t);
     sp_store_relaxed(&t->last_shard, sh->index);
     sp_counter_add(&sh->stats.switches, 1);
-    /* Release: the stall detector reads the task's name through it. */
-    sp_store_release(&sh->on_cpu, t);
     sp__ctx_jump(&sh->sched_ctx, &t->ctx, 0);
-    sp_store_relaxed(&sh->on_cpu, NULL);
-    sh->current = NULL;
+    sp_store_relaxed(&sh->current, NULL);
     after_switch(sh, t);
 }
 

@@ -4,13 +4,14 @@
  * system call, a long computation). It cannot be stopped, but it is named.
  *
  * One watchdog thread per runtime wakes every stall_ns / 4. A shard is
- * stalled when the same task is on its CPU (sh->on_cpu, published by
- * run_task) and its resumption count (stats.switches) has not moved since
- * the watchdog first saw it so, for stall_ns or longer. Each episode is
- * logged once, with the shard and the task's name, and counted in the
- * shard's `stalls` statistic. Costs the shard nothing but the on_cpu
- * stores; a stall is reported between stall_ns and 1.25 * stall_ns after
- * it began. */
+ * stalled when the same task is on its CPU (sh->current) and its
+ * resumption count (stats.switches) has not moved since the watchdog first
+ * saw it so, for stall_ns or longer. Each episode is logged once, with the
+ * shard and the task's name, and counted in the shard's `stalls`
+ * statistic. It costs the shard nothing: `current` is atomic for this
+ * reader, and run_task's release store and the shard's relaxed loads are
+ * the plain moves they were on x86. A stall is reported between stall_ns and 1.25 * stall_ns after it
+ * began. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ struct sp__stall {
 static void
 look(struct sp__shard *sh, struct watch *w, uint64_t now, uint64_t limit)
 {
-    struct sp__task *t = sp_load_acquire(&sh->on_cpu);
+    struct sp__task *t = sp_load_acquire(&sh->current);
     uint64_t sw = sp_load_relaxed(&sh->stats.switches);
     if (t == NULL || t != w->task || sw != w->switches) {
         w->task = t;
@@ -59,7 +60,7 @@ look(struct sp__shard *sh, struct watch *w, uint64_t now, uint64_t limit)
     memcpy(name, ref->name, sizeof(name));
     name[sizeof(name) - 1] = '\0';
     sp__task_put(ref);
-    if (sp_load_acquire(&sh->on_cpu) != t || sp_load_relaxed(&sh->stats.switches) != sw) {
+    if (sp_load_acquire(&sh->current) != t || sp_load_relaxed(&sh->stats.switches) != sw) {
         return;
     }
     w->reported = 1;

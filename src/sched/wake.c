@@ -131,7 +131,7 @@ sp__park(uint64_t until)
     /* One opaque read of the shard serves the whole park: until the
      * switch below this task cannot move. */
     struct sp__shard *sh = sp__shard_current();
-    struct sp__task *t = sh->current;
+    struct sp__task *t = sp_load_relaxed(&sh->current);
     int err = sp__suspend_result(t);
     if (err < 0) {
         return err;

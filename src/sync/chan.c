@@ -48,7 +48,7 @@ enter(sp_chan_t *ch, const void *item, const char *fn, struct sp__chan **c,
     }
     if (sh) {
         *sh = sp__shard_current();
-        *self = *sh ? (*sh)->current : NULL;
+        *self = *sh ? sp_load_relaxed(&(*sh)->current) : NULL;
         if (sp_unlikely(!*self)) {
             sp__log("%s: not called from a task", fn);
             return -EPERM;

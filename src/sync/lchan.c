@@ -74,7 +74,7 @@ enter(sp_lchan_t *ch, const char *fn, struct sp__lchan **c, struct sp__shard **s
         return -EINVAL;
     }
     struct sp__shard *cur = sp__shard_current();
-    struct sp__task *self = cur ? cur->current : NULL;
+    struct sp__task *self = cur ? sp_load_relaxed(&cur->current) : NULL;
     /* home is written only by the task itself, so a relaxed load of our
      * own field reads what we wrote. */
     if (sp_unlikely(!self || cur->rt != l->rt || cur->index != l->shard ||
@@ -192,7 +192,7 @@ sp_lchan_init(sp_lchan_t *ch, size_t item_size, size_t capacity)
         return sp__sync_null(fn, "channel");
     }
     struct sp__shard *sh = sp__shard_current();
-    struct sp__task *self = sh ? sh->current : NULL;
+    struct sp__task *self = sh ? sp_load_relaxed(&sh->current) : NULL;
     if (!self || sp_load_relaxed(&self->home) != sh->index) {
         sp__log("%s: %s", fn,
                 self ? "the calling task is not pinned to its shard (use SP_PLACE_LOCAL "
@@ -258,7 +258,7 @@ sp_lchan_send(sp_lchan_t *ch, const void *item)
     }
     /* The waiter's data is only read (by the receiver that takes it). */
     struct sp__waiter w = {.data = (void *)item};
-    return wait(&c->sendq, &w, sh->current);
+    return wait(&c->sendq, &w, sp_load_relaxed(&sh->current));
 }
 
 int
@@ -278,7 +278,7 @@ sp_lchan_recv(sp_lchan_t *ch, void *item)
         return err;
     }
     struct sp__waiter w = {.data = item};
-    return wait(&c->recvq, &w, sh->current);
+    return wait(&c->recvq, &w, sp_load_relaxed(&sh->current));
 }
 
 int
