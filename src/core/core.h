@@ -81,6 +81,8 @@ struct sp__task {
     uint32_t index;           /* slot in the task table, fixed for life */
     uint32_t gen;             /* bumped at each spawn into this block */
     uint64_t deadline;        /* owner: the task itself */
+    int last_send_fd;         /* owner: the fd of the task's last I/O call
+                               * if it was a send, else -1 (src/io/run.c) */
 
     size_t stack_want;        /* usable size asked for at spawn */
     void *stack_map;          /* whole mapping, guard included; NULL until

@@ -113,6 +113,7 @@ init_block(struct sp__task *t, struct sp_runtime *rt, const sp_task_attr_t *attr
     sp_store_relaxed(&t->last_shard, home == SP_NO_SHARD ? 0 : home);
     sp_store_relaxed(&t->state, TS_ACTIVE);
     t->deadline = SP_DEADLINE_NONE;
+    t->last_send_fd = -1;
     /* t->locals is all NULL already: see sp__local_clear. */
     if (!attr->name) {
         memcpy(t->name, "task", 5);
