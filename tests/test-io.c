@@ -131,6 +131,24 @@ echo_server(void *arg)
     }
 }
 
+/* One message numbered i out on sv[0], and back whole and equal. */
+static int
+echo_round(int i)
+{
+    char out[64], in[64];
+    int n = snprintf(out, sizeof(out), "message %d", i);
+    ASSERT_EQ(sp_write(sv[0], out, (size_t)n), n);
+    ssize_t got = 0;
+    while (got < n) {
+        ssize_t r = sp_read(sv[0], in + got, sizeof(in) - (size_t)got);
+        ASSERT_GT(r, 0);
+        got += r;
+    }
+    ASSERT_EQ(got, n);
+    ASSERT_OK(memcmp(in, out, (size_t)n));
+    return 0;
+}
+
 static intptr_t
 echo_main(void *arg)
 {
@@ -138,18 +156,8 @@ echo_main(void *arg)
     ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
     sp_task_t s;
     ASSERT_OK(sp_task_spawn(&s, NULL, echo_server, NULL));
-    char out[64], in[64];
     for (int i = 0; i < ECHO_ROUNDS; i++) {
-        int n = snprintf(out, sizeof(out), "message %d", i);
-        ASSERT_EQ(sp_write(sv[0], out, (size_t)n), n);
-        ssize_t got = 0;
-        while (got < n) {
-            ssize_t r = sp_read(sv[0], in + got, sizeof(in) - (size_t)got);
-            ASSERT_GT(r, 0);
-            got += r;
-        }
-        ASSERT_EQ(got, n);
-        ASSERT_OK(memcmp(in, out, (size_t)n));
+        ASSERT_OK(echo_round(i));
         if ((i & 255) == 0) {
             sp_task_yield(); /* let a stealable main change shard */
         }
@@ -258,17 +266,8 @@ storm_main(void *arg)
     ASSERT_OK(sp_task_spawn(&pool, NULL, storm_pool, NULL));
     pthread_t storm;
     ASSERT_OK(pthread_create(&storm, NULL, storm_thread, NULL));
-    char out[64], in[64];
     for (int i = 0; atomic_load(&storm_sent) < STORM_SIGNALS || i < 1000; i++) {
-        int n = snprintf(out, sizeof(out), "storm %d", i);
-        ASSERT_EQ(sp_write(sv[0], out, (size_t)n), n);
-        ssize_t got = 0;
-        while (got < n) {
-            ssize_t r = sp_read(sv[0], in + got, sizeof(in) - (size_t)got);
-            ASSERT_GT(r, 0);
-            got += r;
-        }
-        ASSERT_OK(memcmp(in, out, (size_t)n));
+        ASSERT_OK(echo_round(i));
     }
     intptr_t r = -1;
     ASSERT_OK(sp_blocking_run(storm_join, &storm, &r));
