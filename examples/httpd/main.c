@@ -13,9 +13,9 @@
  * Signals: the handler only writes a byte to a pipe (async-signal-safe);
  * the main task waits for the pipe with sp_poll and does the stopping. */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +23,9 @@
 
 #include "httpd.h"
 
-static int stop_pipe[2] = {-1, -1};
-
-static void
-on_signal(int sig)
-{
-    int saved = errno;
-    char b = (char)sig;
-    ssize_t r = write(stop_pipe[1], &b, 1); /* a full pipe already says "stop" */
-    (void)r;
-    errno = saved;
-}
+/* SIGINT and SIGTERM, blocked in every thread and read by the main task
+ * (docs/api/signals.md). */
+static int signal_fd = -1;
 
 struct opts {
     struct httpd_config http;
@@ -110,13 +102,13 @@ print_stats(const struct httpd_stats *s)
             (unsigned long long)s->bytes_out);
 }
 
-/* Park until a signal byte arrives in the pipe. */
+/* Park until SIGINT or SIGTERM. */
 static void
 wait_for_signal(void)
 {
-    char b;
-    while (read(stop_pipe[0], &b, 1) != 1) {
-        if (sp_poll(stop_pipe[0], POLLIN) < 0 && sp_task_is_cancelled()) {
+    struct signalfd_siginfo si;
+    while (sp_read(signal_fd, &si, sizeof(si)) != (ssize_t)sizeof(si)) {
+        if (sp_task_is_cancelled()) {
             return;
         }
     }
@@ -159,17 +151,15 @@ main(int argc, char **argv)
     sp_config_init(&o.rt);
     o.rt.pin_threads = 1;
     parse_args(argc, argv, &o);
-    if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
-        perror("httpd: pipe");
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before the runtime's threads */
+    if ((signal_fd = signalfd(-1, &stop, SFD_CLOEXEC)) < 0) {
+        perror("httpd: signalfd");
         return 1;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     intptr_t r = sp_run(&o.rt, main_task, &o);
     if (r < 0) {
         fprintf(stderr, "httpd: runtime: %s\n", sp_strerror((int)r));

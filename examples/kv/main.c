@@ -10,7 +10,9 @@
  * the stop, prints the stats and returns 0. docs/examples/kv.md has the
  * architectures and measurements. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,15 +23,9 @@
 
 #include "server.h"
 
-static int signal_pipe[2] = {-1, -1};
-
-static void
-on_signal(int sig)
-{
-    char c = (char)sig;
-    ssize_t r = write(signal_pipe[1], &c, 1); /* async-signal-safe */
-    (void)r;
-}
+/* SIGINT and SIGTERM, blocked in every thread and read by the main task
+ * (docs/api/signals.md). */
+static int signal_fd = -1;
 
 struct opts {
     struct kv_config kv;
@@ -146,14 +142,14 @@ main_task(void *arg)
             o->kv.host, kv_server_port(srv),
             o->kv.arch == KV_ARCH_SHARDED ? "sharded" : "shared", sp_shard_count(),
             sp_runtime_backend_name(sp_runtime_current()));
-    char c;
-    while (sp_read(signal_pipe[0], &c, 1) < 0) {
+    struct signalfd_siginfo si = {0};
+    while (sp_read(signal_fd, &si, sizeof(si)) != (ssize_t)sizeof(si)) {
         /* only a cancellation by runtime shutdown gets here */
         if (sp_task_is_cancelled()) {
             break;
         }
     }
-    fprintf(stderr, "kv: stopping (signal %d)\n", c);
+    fprintf(stderr, "kv: stopping (signal %u)\n", si.ssi_signo);
     kv_server_stop(srv, stderr);
     return 0;
 }
@@ -168,17 +164,15 @@ main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (pipe(signal_pipe) < 0) {
-        perror("kv: pipe");
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before the runtime's threads */
+    if ((signal_fd = signalfd(-1, &stop, SFD_CLOEXEC)) < 0) {
+        perror("kv: signalfd");
         return 1;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     intptr_t r = sp_run(&o.rt, main_task, &o);
     return r == 0 ? 0 : 1;
