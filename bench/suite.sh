@@ -145,7 +145,7 @@ net_keyed_hotspot_rotation_4k idle,spin50us net_keyed_hotspot_rotation_4k/pinned
 net_echo_1kconn_256b 2-threads net_echo_1kconn_256b/pinned-2shard net_echo_1kconn_256b/stealable-2shard net_echo_1kconn_256b/mt-2workers - net_echo_1kconn_256b/gomaxprocs2 -
 net_echo_1kconn_256b 1-thread net_echo_1kconn_256b/pinned-1shard - - net_echo_1kconn_256b/current-thread net_echo_1kconn_256b/gomaxprocs1 -
 fs_read_rtt_4k - fs_read_rtt_4k/uring-1shard - fs_read_rtt_4k/mt-2workers fs_read_rtt_4k/current-thread fs_read_rtt_4k/gomaxprocs2 syscall-raw:fs_read_rtt_4k/pread
-fs_read_throughput_4k_qd32 - fs_read_throughput_4k_qd32/uring-1shard - fs_read_throughput_4k_qd32/mt-2workers fs_read_throughput_4k_qd32/current-thread fs_read_throughput_4k_qd32/gomaxprocs2 liburing-raw:fs_read_throughput_4k_qd32/batch32
+fs_read_throughput_4k_qd32 - fs_read_throughput_4k_qd32/uring-1shard fs_read_throughput_4k_qd32/uring-1shard-batch fs_read_throughput_4k_qd32/mt-2workers fs_read_throughput_4k_qd32/current-thread fs_read_throughput_4k_qd32/gomaxprocs2 liburing-raw:fs_read_throughput_4k_qd32/batch32
 timer_storm - timer_storm/pinned-1shard timer_storm/stealable-2shard timer_storm/mt-2workers timer_storm/current-thread timer_storm/gomaxprocs2 -
 '
 

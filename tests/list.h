@@ -155,6 +155,12 @@ TEST(fs_setuid_after_create, 30, 0)
 /* The child picks its own backend (auto, then forced uring): runs once. */
 TEST(fs_seccomp_fallback, 30, TEST_URING_ONLY)
 
+/* tests/test-batch.c */
+TEST(io_batch_data, 30, 0)
+TEST(io_batch_bad_input, 30, 0)
+TEST(io_batch_cancel, 60, 0)
+TEST(io_batch_close_race, 60, 0)
+
 /* tests/test-blocking.c */
 TEST(blocking_runs_off_shard, 30, 0)
 TEST(blocking_shard_keeps_running, 30, 0)

@@ -48,6 +48,38 @@ SP_API ssize_t sp_pwrite(int fd, const void *buf, size_t len, off_t off);
 SP_API ssize_t sp_readv(int fd, const struct iovec *iov, int iovcnt, off_t off);
 SP_API ssize_t sp_writev(int fd, const struct iovec *iov, int iovcnt, off_t off);
 
+/* Many reads and writes at offsets in flight at once from one task, for one
+ * park: a storage engine's page reads, a scatter of blocks. */
+typedef enum {
+    SP_IO_PREAD = 1,  /* as sp_pread */
+    SP_IO_PWRITE = 2, /* as sp_pwrite */
+} sp_io_op_t;
+
+typedef struct sp_io_req {
+    sp_io_op_t op;
+    int fd;
+    void *buf;   /* borrowed until sp_io_batch returns */
+    size_t len;
+    off_t off;   /* >= 0 */
+    ssize_t res; /* out: what sp_pread / sp_pwrite would have returned, or
+                  * -errno; -ECANCELED / -ETIMEDOUT if it never ran */
+} sp_io_req_t;
+
+/* Start every request of reqs[0..n) and wait until all are done. They run
+ * concurrently, in no particular order (overlapping writes: undefined
+ * order). With io_uring, up to 64 go to the ring in one submission and the
+ * task is woken once, when the last completes; with epoll they run on the
+ * blocking pool in one hop. Each request's result is in its res: a bad
+ * request (unknown op, negative offset, NULL buf with len > 0, bad fd)
+ * fails alone there.
+ * Returns 0 once every request has its result, or the call's own error:
+ * -EPERM not in a task; -EFAULT reqs NULL with n > 0; -ECANCELED,
+ * -ETIMEDOUT: requests in flight were cancelled in the kernel and waited
+ * for (those that completed anyway keep their result; the rest say why).
+ * Suspends: yes. Context: any task. Memory: reqs and the buffers borrowed
+ * until return. */
+SP_API int sp_io_batch(sp_io_req_t *reqs, size_t n);
+
 /* Wait until fd is ready for events (POLLIN, POLLOUT, ...); returns the
  * events that are ready (POLLERR / POLLHUP may be among them).
  * Suspends: yes. Errors: -EBADF, -ECANCELED, -ETIMEDOUT, -EPERM. */

@@ -430,5 +430,6 @@ const struct sp__backend_ops sp__epoll_backend = {
     .wake_from_shard = epoll_wake_from_shard,
     .wake_from_thread = epoll_wake_from_thread,
     .io = epoll_io,
+    .io_batch = sp__io_batch_pool,
     .cancel_fd = epoll_cancel_fd,
 };

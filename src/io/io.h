@@ -14,6 +14,11 @@
 struct sp__shard;
 struct sp__task;
 struct sp__io_args;
+struct sp_io_req;
+
+/* The most requests one backend io_batch call takes (src/io/batch.c cuts a
+ * longer sp_io_batch into pieces of this size). */
+#define SP__BATCH_MAX 64u
 
 /* An operation in flight: lives on the waiting task's stack (16-byte
  * aligned, so the low bits of user_data can tag backend-internal CQEs). */
@@ -48,6 +53,13 @@ struct sp__backend_ops {
      * and waited for; the call then returns -ECANCELED / -ETIMEDOUT unless
      * the operation had completed anyway. */
     long (*io)(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a);
+    /* Run reqs[0..n) (valid, n <= SP__BATCH_MAX, each fd entered in the fd
+     * table) for task t on sh, all in flight at once: park until every one
+     * is done, its result in its res. Returns 0, or t's -ECANCELED /
+     * -ETIMEDOUT once what was in flight was cancelled and waited for.
+     * -ENOSYS: not on this kernel; the caller runs them one by one. */
+    int (*io_batch)(struct sp__shard *sh, struct sp__task *t, struct sp_io_req **reqs,
+                    unsigned n);
     /* On sh's own thread: make every operation on fd that runs on sh
      * finish now (a close waits for them). */
     void (*cancel_fd)(struct sp__shard *sh, int fd);
@@ -56,6 +68,12 @@ struct sp__backend_ops {
 /* Run op's plain system call where blocking is allowed (the blocking pool;
  * src/io/run.c). */
 long sp__io_blocking(int op, struct sp__io_args *a);
+
+/* io_batch for a backend whose file operations belong on the blocking
+ * pool: what the page cache holds is read at once, the rest in one pool
+ * hop (src/io/batch.c). */
+int sp__io_batch_pool(struct sp__shard *sh, struct sp__task *t, struct sp_io_req **reqs,
+                      unsigned n);
 
 extern const struct sp__backend_ops sp__uring_backend;
 extern const struct sp__backend_ops sp__epoll_backend;

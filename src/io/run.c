@@ -47,14 +47,16 @@ sp__io_blocking(int op, struct sp__io_args *a)
  * cached part is topped up, so the call still reads what pread would (a
  * file is read to its end or to len). Any error of the attempt (EAGAIN:
  * not cached; EOPNOTSUPP: a file system without it) falls back, and the
- * usual path reports the real one. */
+ * usual path reports the real one, except ESPIPE, which only this call
+ * reports. */
 static long
 read_at(struct sp__shard *sh, struct sp__task *t, struct sp__io_args *a)
 {
     struct iovec v = {a->buf, a->len};
     long got = a->len ? preadv2(a->fd, &v, 1, a->off, RWF_NOWAIT) : -1;
     if (got < 0) {
-        return t->rt->be->io(sh, t, SP_OP_READ, a);
+        /* A pipe or socket: the ring would read it, offset ignored. */
+        return errno == ESPIPE ? -ESPIPE : t->rt->be->io(sh, t, SP_OP_READ, a);
     }
     if (got == 0 || (size_t)got == a->len) {
         return got;

@@ -23,6 +23,7 @@
 #include "io/io.h"
 #include "io/op.h"
 #include "sched/sched.h"
+#include "spindle/io.h"
 
 enum {
     TAG_OP = 0,         /* user_data is a struct sp__op */
@@ -501,6 +502,95 @@ uring_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
     return io.res;
 }
 
+/* --- batches (sp_io_batch) ---------------------------------------------- */
+
+/* One request of a batch in flight: 16-byte aligned like every operation
+ * record; its index is its place in the batch's array. */
+struct batch_slot {
+    struct sp__op base;
+    struct uring_batch *batch;
+};
+
+/* On the waiting task's stack; touched by the shard's dispatch and the
+ * task, both on the shard's thread (the task stays here until the last
+ * CQE). One wake, when the last request completes. */
+_Static_assert(SP__BATCH_MAX <= 64, "uring_batch.done is one 64-bit mask");
+
+struct uring_batch {
+    struct sp__task *task;
+    sp_io_req_t **reqs;
+    unsigned pending;
+    uint64_t done; /* bit i: slot i has its CQE */
+    struct batch_slot slot[SP__BATCH_MAX];
+};
+
+static void
+batch_complete(struct sp__op *op, int res, unsigned flags)
+{
+    (void)flags;
+    struct batch_slot *s = (struct batch_slot *)op;
+    struct uring_batch *b = s->batch;
+    unsigned i = (unsigned)(s - b->slot);
+    b->reqs[i]->res = res;
+    b->done |= 1ull << i;
+    if (--b->pending == 0) {
+        sp__wake(b->task);
+    }
+}
+
+static int
+uring_io_batch(struct sp__shard *sh, struct sp__task *t, sp_io_req_t **reqs, unsigned n)
+{
+    struct uring_shard *u = sh->backend;
+    /* Without cancel-by-fd an operation must be on the live list for
+     * sp_close to find it; without the opcodes, the pool. One by one. */
+    if (!caps.cancel_fd || !caps.op_ok[SP_OP_READ] || !caps.op_ok[SP_OP_WRITE]) {
+        return -ENOSYS;
+    }
+    struct uring_batch b = {.task = t, .reqs = reqs, .pending = n};
+    for (unsigned i = 0; i < n; i++) {
+        sp_io_req_t *r = reqs[i];
+        struct io_uring_sqe *sqe = get_sqe(sh, u);
+        if (r->op == SP_IO_PREAD) {
+            io_uring_prep_read(sqe, r->fd, r->buf, (unsigned)r->len, (uint64_t)r->off);
+        } else {
+            io_uring_prep_write(sqe, r->fd, r->buf, (unsigned)r->len, (uint64_t)r->off);
+        }
+        b.slot[i].base.complete = batch_complete;
+        b.slot[i].batch = &b;
+        io_uring_sqe_set_data(sqe, &b.slot[i]);
+    }
+    u->inflight += n;
+    int err = 0;
+    while (b.pending > 0) {
+        sp_store_relaxed(&t->resume, sh->index); /* as in uring_io */
+        if (err < 0) {
+            sp__park_nointr();
+            continue;
+        }
+        err = sp__park(SP_DEADLINE_NONE);
+        if (err < 0) {
+            flush_deferred(sh, u);
+            for (unsigned i = 0; i < n; i++) {
+                if (!(b.done & (1ull << i))) {
+                    struct io_uring_sqe *sqe = get_sqe(sh, u);
+                    io_uring_prep_cancel(sqe, &b.slot[i], 0);
+                    io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+                }
+            }
+        }
+    }
+    sp_store_relaxed(&t->resume, SP_NO_SHARD);
+    if (err < 0) {
+        for (unsigned i = 0; i < n; i++) {
+            if (reqs[i]->res == -ECANCELED || reqs[i]->res == -EINTR) {
+                reqs[i]->res = err; /* cancelled for our reason */
+            }
+        }
+    }
+    return err;
+}
+
 static void
 uring_cancel_fd(struct sp__shard *sh, int fd)
 {
@@ -534,5 +624,6 @@ const struct sp__backend_ops sp__uring_backend = {
     .wake_from_shard = uring_wake_from_shard,
     .wake_from_thread = uring_wake_from_thread,
     .io = uring_io,
+    .io_batch = uring_io_batch,
     .cancel_fd = uring_cancel_fd,
 };
