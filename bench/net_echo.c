@@ -13,9 +13,11 @@
  * program: a hand-written single-thread liburing loop that drives both
  * ends of the connection from one ring (the physical limit of one core),
  * a hand-written single-thread epoll loop doing the same with non-blocking
- * sockets (the limit for spindle's epoll backend), and plain blocking
- * system calls with the server on its own thread. */
+ * sockets (the limit for spindle's epoll backend), the same two ends as an
+ * edge-triggered event loop (what a libuv-style program pays), and plain
+ * blocking system calls with the server on its own thread. */
 #include <errno.h>
+#include <fcntl.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -480,6 +482,130 @@ ep_case(bench_case_t *c, double *value)
     return 0;
 }
 
+/* --- peer: an event loop, both ends (round-trip workload) ---------------- */
+
+/* The shape of libuv or a typical epoll server, where the loop above is
+ * not: every socket non-blocking and registered once, edge-triggered; one
+ * epoll_wait per iteration; each end acts only on the readiness it is told
+ * of, and a receive that finds nothing goes back to epoll_wait. The client
+ * sends a frame, waits for it to come back, then sends the next; the server
+ * reads what is there and echoes it. That is 6 system calls per round trip
+ * (send, epoll_wait, recv, send, epoll_wait, recv), against the 4 of the
+ * loop above, whose receives never wait because it sends first. */
+
+#define EV_RBUF 65536 /* the server's read buffer, libuv's size */
+#define EV_MAXEV 16
+
+/* Server end on readable: read until a read comes back shorter than the
+ * buffer (the socket is then drained, as libuv assumes) or EAGAIN, echoing
+ * each read at once. 256 bytes always fit the send buffer, so a send never
+ * needs EPOLLOUT; a short one is an error. Returns 0 or -EPROTO. */
+static int
+ev_server_readable(int fd, char *buf)
+{
+    for (;;) {
+        ssize_t r = recv(fd, buf, EV_RBUF, 0);
+        if (r < 0) {
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -EPROTO;
+        }
+        if (r == 0 || send(fd, buf, (size_t)r, MSG_NOSIGNAL) != r) {
+            return -EPROTO;
+        }
+        if (r < EV_RBUF) {
+            return 0;
+        }
+    }
+}
+
+typedef struct ev_client {
+    int fd;
+    uint64_t done, rounds; /* round trips completed / wanted */
+    size_t got;            /* bytes of the current reply so far */
+    char out[RTT_MSG], in[RTT_MSG];
+} ev_client_t;
+
+/* Client end on readable: read the rest of the reply; once it is whole,
+ * send the next frame. It asks for no more than the reply's remainder, and
+ * only one frame is ever in flight, so a full read leaves nothing behind
+ * that an edge-triggered wait would miss. Returns 0 or -EPROTO. */
+static int
+ev_client_readable(ev_client_t *cl)
+{
+    while (cl->got < RTT_MSG) {
+        ssize_t r = recv(cl->fd, cl->in + cl->got, RTT_MSG - cl->got, 0);
+        if (r < 0) {
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -EPROTO;
+        }
+        if (r == 0) {
+            return -EPROTO;
+        }
+        cl->got += (size_t)r;
+    }
+    cl->got = 0;
+    if (++cl->done < cl->rounds &&
+        send(cl->fd, cl->out, RTT_MSG, MSG_NOSIGNAL) != RTT_MSG) {
+        return -EPROTO;
+    }
+    return 0;
+}
+
+/* Both sockets non-blocking and in the set once, edge-triggered. */
+static int
+ev_setup(int ep, int cfd, int sfd)
+{
+    int fds[2] = {sfd, cfd};
+    for (int i = 0; i < 2; i++) {
+        int fl = fcntl(fds[i], F_GETFL);
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = fds[i]};
+        if (fl < 0 || fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) < 0 ||
+            epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
+            return -errno;
+        }
+    }
+    return 0;
+}
+
+static int
+ev_case(bench_case_t *c, double *value)
+{
+    const ne_params_t *p = c->arg;
+    int cfd, sfd, rc = plain_pair(&cfd, &sfd);
+    if (rc < 0) {
+        return rc;
+    }
+    static char sbuf[EV_RBUF]; /* one thread runs the cases: static is safe */
+    ev_client_t cl = {.fd = cfd, .rounds = rounds_of(0)};
+    memset(cl.out, 'x', sizeof(cl.out));
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    rc = ep < 0 ? -errno : ev_setup(ep, cfd, sfd);
+    uint64_t t0 = bench_now_ns();
+    if (rc == 0 && send(cfd, cl.out, RTT_MSG, MSG_NOSIGNAL) != RTT_MSG) {
+        rc = -EPROTO;
+    }
+    while (rc == 0 && cl.done < cl.rounds) {
+        struct epoll_event evs[EV_MAXEV];
+        int n = epoll_wait(ep, evs, EV_MAXEV, -1);
+        if (n < 0 && errno != EINTR) {
+            rc = -errno;
+        }
+        for (int i = 0; i < n && rc == 0; i++) {
+            rc = evs[i].data.fd == sfd ? ev_server_readable(sfd, sbuf)
+                                       : ev_client_readable(&cl);
+        }
+    }
+    uint64_t ns = bench_now_ns() - t0;
+    if (ep >= 0) {
+        close(ep);
+    }
+    close(cfd);
+    close(sfd);
+    if (rc != 0) {
+        return rc;
+    }
+    report(c, value, p->stream, cl.rounds, ns);
+    return 0;
+}
+
 /* --- cases ---------------------------------------------------------------- */
 
 static const ne_params_t RTT_PIN1 = {0, 1, SP_PLACE_LOCAL, SP_PLACE_LOCAL, 0, 0, SP_BACKEND_AUTO};
@@ -503,6 +629,7 @@ static bench_case_t cases[] = {
     BENCH_CASE(RTT, "pinned-1shard-epoll", "ns", sp_case, &RTT_PIN1_EPOLL),
     BENCH_PEER(RTT, "liburing-raw", "1thread", "ns", ur_case, &RTT_PIN1),
     BENCH_PEER(RTT, "epoll-raw", "1thread", "ns", ep_case, &RTT_PIN1),
+    BENCH_PEER(RTT, "epoll-raw", "1thread-evloop", "ns", ev_case, &RTT_PIN1),
     BENCH_PEER(RTT, "blocking-syscalls", "2threads", "ns", px_case, &RTT_PIN1),
     BENCH_CASE(STR, "pinned-1shard", "ns", sp_case, &STR_PIN1),
     BENCH_CASE(STR, "pinned-2shard", "ns", sp_case, &STR_PIN2),
