@@ -48,7 +48,13 @@ struct uring_shard {
     /* Without IORING_ASYNC_CANCEL_FD, every operation in flight, so that
      * cancel_fd can cancel them one by one (docs/design/io.md). */
     struct uring_io *live;
+    unsigned reap_streak; /* operations reaped by their task in a row */
 };
+
+/* How many operations in a row a task alone on its shard may submit and
+ * reap itself (uring_io) before it parks the usual way: the loop's other
+ * steps (timers, the stall detector's switch count) wait that long. */
+#define REAP_STREAK_MAX 16
 
 /* Kernel capabilities, probed once per process. */
 static struct {
@@ -288,9 +294,8 @@ dispatch(struct sp__shard *sh, struct uring_shard *u)
 }
 
 static void
-uring_poll(struct sp__shard *sh)
+submit_and_dispatch(struct sp__shard *sh, struct uring_shard *u)
 {
-    struct uring_shard *u = sh->backend;
     flush_deferred(sh, u);
     /* With nothing in flight nothing new can complete: skip the syscall,
      * but still reap what a wait left in the CQ. */
@@ -300,6 +305,14 @@ uring_poll(struct sp__shard *sh)
     if (io_uring_cq_ready(&u->ring)) {
         dispatch(sh, u);
     }
+}
+
+static void
+uring_poll(struct sp__shard *sh)
+{
+    struct uring_shard *u = sh->backend;
+    u->reap_streak = 0;
+    submit_and_dispatch(sh, u);
 }
 
 static void
@@ -374,6 +387,7 @@ struct uring_io {
     struct sp__io_args *args;  /* the caller's, for a deferred prep */
     struct uring_io *next;     /* on the deferred list */
     struct uring_io *live_next, **live_prev; /* on u->live (no cancel_fd) */
+    int reaping;               /* its task is running the dispatch itself */
 };
 
 static void
@@ -383,7 +397,9 @@ io_complete(struct sp__op *op, int res, unsigned flags)
     struct uring_io *io = (struct uring_io *)op;
     io->res = res;
     io->done = 1;
-    sp__wake(io->task);
+    if (!io->reaping) {
+        sp__wake(io->task);
+    }
 }
 
 /* A free SQE, submitting (and if the kernel asks, reaping) to make room:
@@ -470,7 +486,18 @@ uring_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
         u->live = &io;
     }
     /* Submitted by the loop's next poll, with whatever else the shard's
-     * tasks prepared meanwhile (one io_uring_enter per iteration). */
+     * tasks prepared meanwhile (one io_uring_enter per iteration). With
+     * nothing else runnable here, that poll would come next anyway: make
+     * it now, from this task. An operation that completes during the
+     * submit (a cached read, a send with room, a receive whose data is
+     * there) then returns without a park, a switch to the loop, a wake and
+     * a switch back. Other tasks' completions are queued as usual. */
+    if (u->reap_streak < REAP_STREAK_MAX && !sp__runq_has_work(sh)) {
+        u->reap_streak++;
+        io.reaping = 1;
+        submit_and_dispatch(sh, u);
+        io.reaping = 0;
+    }
     int err = 0;
     while (!io.done) {
         /* The CQE is posted to this ring and dispatched by this shard:
@@ -520,6 +547,7 @@ struct uring_batch {
     struct sp__task *task;
     sp_io_req_t **reqs;
     unsigned pending;
+    int reaping;   /* as in struct uring_io */
     uint64_t done; /* bit i: slot i has its CQE */
     struct batch_slot slot[SP__BATCH_MAX];
 };
@@ -533,7 +561,7 @@ batch_complete(struct sp__op *op, int res, unsigned flags)
     unsigned i = (unsigned)(s - b->slot);
     b->reqs[i]->res = res;
     b->done |= 1ull << i;
-    if (--b->pending == 0) {
+    if (--b->pending == 0 && !b->reaping) {
         sp__wake(b->task);
     }
 }
@@ -561,6 +589,12 @@ uring_io_batch(struct sp__shard *sh, struct sp__task *t, sp_io_req_t **reqs, uns
         io_uring_sqe_set_data(sqe, &b.slot[i]);
     }
     u->inflight += n;
+    if (u->reap_streak < REAP_STREAK_MAX && !sp__runq_has_work(sh)) {
+        u->reap_streak++; /* alone here: as in uring_io */
+        b.reaping = 1;
+        submit_and_dispatch(sh, u);
+        b.reaping = 0;
+    }
     int err = 0;
     while (b.pending > 0) {
         sp_store_relaxed(&t->resume, sh->index); /* as in uring_io */
