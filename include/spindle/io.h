@@ -65,17 +65,22 @@ typedef struct sp_io_req {
                   * -errno; -ECANCELED / -ETIMEDOUT if it never ran */
 } sp_io_req_t;
 
-/* Start every request of reqs[0..n) and wait until all are done. They run
- * concurrently, in no particular order (overlapping writes: undefined
- * order). With io_uring, up to 64 go to the ring in one submission and the
- * task is woken once, when the last completes; with epoll they run on the
- * blocking pool in one hop. Each request's result is in its res: a bad
- * request (unknown op, negative offset, NULL buf with len > 0, bad fd)
- * fails alone there.
+/* Start every request of reqs[0..n) and wait until all are done, in no
+ * particular order (overlapping writes: undefined order). With io_uring,
+ * up to 64 go to the ring in one submission and run concurrently, and the
+ * task is woken once, when the last completes; with epoll, what the page
+ * cache holds is read at once and the rest runs in turn on one blocking-
+ * pool thread. Each request's result is in its res: a bad request fails
+ * alone there (-EINVAL unknown op, off < 0, len > SP_IO_MAX_LEN; -EFAULT
+ * NULL buf with len > 0; -EBADF bad fd or wrong direction; -ESPIPE an fd
+ * without offsets: pipe, socket, eventfd; -EAGAIN / -ENOMEM epoll: no pool
+ * thread could take them).
  * Returns 0 once every request has its result, or the call's own error:
  * -EPERM not in a task; -EFAULT reqs NULL with n > 0; -ECANCELED,
  * -ETIMEDOUT: requests in flight were cancelled in the kernel and waited
  * for (those that completed anyway keep their result; the rest say why).
+ * A close of one of the fds waits until the requests of the batch's
+ * current piece of 64 are done, on any fd.
  * Suspends: yes. Context: any task. Memory: reqs and the buffers borrowed
  * until return. */
 SP_API int sp_io_batch(sp_io_req_t *reqs, size_t n);

@@ -18,6 +18,7 @@
  *      (a doorbell closed earlier could be rung after its number was
  *      reused), unmap the depot's stacks, free the task table. */
 #include <errno.h>
+#include <sched.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdlib.h>
@@ -58,19 +59,25 @@ choose_backend(const sp_config_t *cfg, int *err)
     return &sp__epoll_backend;
 }
 
+/* Every thread is told first and joined after, so that their exits
+ * (ring teardown, stack unmapping) overlap instead of adding up. */
 static void
 stop_shards(struct sp_runtime *rt)
 {
     sp_store_seqcst(&rt->stop, 1);
     for (int i = 0; i < rt->nshards; i++) {
         struct sp__shard *sh = rt->shards[i];
-        if (sh) {
-            if (sh->wake_fd >= 0) {
-                sp__doorbell_ring(sh->wake_fd);
-            }
-            sp__shard_join(sh);
+        if (sh && sh->wake_fd >= 0) {
+            sp__doorbell_ring(sh->wake_fd);
         }
     }
+    sp__stall_stop_begin(rt);
+    for (int i = 0; i < rt->nshards; i++) {
+        if (rt->shards[i]) {
+            sp__shard_join(rt->shards[i]);
+        }
+    }
+    sp__stall_stop(rt);
 }
 
 static void
@@ -295,12 +302,19 @@ sp_runtime_destroy(sp_runtime_t *rt)
         return ferr; /* its threads are in the parent: nothing to stop here */
     }
     sp_store_seqcst(&rt->stopping, 1);
-    long wait_ns = 100000;
-    int clean = 0;
+    /* Usually the only task left is block_on's, finishing on its shard
+     * for a few microseconds more: look again at once a few times before
+     * sleeping (a sleep is 50 us at least, with the default timer slack,
+     * and was most of a short-lived runtime's destroy). */
+    long wait_ns = 50000;
+    int clean = 0, quick = 0;
     while (clean < 2) {
         long alive = cancel_all(rt);
         clean = alive == 0 && sp_load_seqcst(&rt->foreign_spawning) == 0 ? clean + 1 : 0;
-        if (alive) {
+        if (alive && quick < 64) {
+            quick++;
+            sched_yield();
+        } else if (alive) {
             struct timespec ts = {0, wait_ns};
             nanosleep(&ts, NULL);
             if (wait_ns < 10000000) {
@@ -308,7 +322,6 @@ sp_runtime_destroy(sp_runtime_t *rt)
             }
         }
     }
-    sp__stall_stop(rt);
     stop_shards(rt);
     sp__fork_unregister(rt);
     free_runtime(rt);

@@ -47,21 +47,41 @@ fill(sp_io_req_t **v, unsigned n, long res)
 }
 
 /* For a kernel without what io_batch needs: each through the backend's
- * io, in turn. */
+ * io, in turn. The shard is asked each time: through the blocking pool (an
+ * opcode the ring lacks) a stealable task may come back on another. A
+ * request whose fd a close is cancelling is not started: the close has
+ * already cancelled what was in flight, and waits for us. */
 static int
-one_by_one(struct sp__shard *sh, struct sp__task *t, sp_io_req_t **v, unsigned n)
+one_by_one(struct sp__task *t, sp_io_req_t **v, struct sp__fdent **fe, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
+        if (fe[i] && sp_load_seqcst(&fe[i]->closing)) {
+            v[i]->res = -EBADF;
+            continue;
+        }
         struct sp__io_args a = {.fd = v[i]->fd, .buf = v[i]->buf, .len = v[i]->len,
                                 .off = v[i]->off};
-        v[i]->res = t->rt->be->io(sh, t, opcode(v[i]), &a);
+        v[i]->res = t->rt->be->io(sp__shard_current(), t, opcode(v[i]), &a);
         int err = sp__suspend_result(t);
-        if (err < 0 && i + 1 < n) {
+        if (err < 0) {
             fill(v + i + 1, n - i - 1, err);
             return err;
         }
     }
     return 0;
+}
+
+/* What pread(2) / pwrite(2) refuses whatever the length: a bad fd, the
+ * wrong direction, a directory, and an fd without offsets (a pipe, socket,
+ * eventfd, timerfd: -ESPIPE), which the ring would read or write ignoring
+ * the offset, or wait on for ever. A zero-length call makes exactly those
+ * checks and moves no data. */
+static long
+probe(const sp_io_req_t *r)
+{
+    ssize_t n = r->op == SP_IO_PREAD ? pread(r->fd, NULL, 0, r->off)
+                                     : pwrite(r->fd, NULL, 0, r->off);
+    return n < 0 ? -errno : 0;
 }
 
 /* --- the blocking pool's way (epoll) ------------------------------------ */
@@ -140,14 +160,18 @@ run_piece(struct sp__task *t, sp_io_req_t *reqs, unsigned n)
             r->res = bad;
             continue;
         }
+        /* Once per run of requests of one kind on one fd. */
+        int same_fd = k > 0 && v[k - 1]->fd == r->fd;
+        if (!same_fd || v[k - 1]->op != r->op) {
+            long refused = probe(r);
+            if (refused < 0) {
+                r->res = refused;
+                continue;
+            }
+        }
         struct sp__fdent *e;
-        if (k > 0 && v[k - 1]->fd == r->fd) {
+        if (same_fd) {
             e = fe[k - 1];
-        } else if (lseek(r->fd, 0, SEEK_CUR) < 0 && (errno == ESPIPE || errno == EBADF)) {
-            /* Once per run of one fd: pread(2) says ESPIPE for a pipe or
-             * socket, where the ring would ignore the offset. */
-            r->res = -errno;
-            continue;
         } else if ((e = sp__fdtab_get(rt, r->fd)) != NULL) {
             if (sp__fdtab_enter(e, shard) < 0) {
                 err = -EAGAIN;
@@ -162,7 +186,7 @@ run_piece(struct sp__task *t, sp_io_req_t *reqs, unsigned n)
         struct sp__shard *sh = sp__shard_current();
         err = rt->be->io_batch(sh, t, v, k);
         if (err == -ENOSYS) {
-            err = one_by_one(sh, t, v, k);
+            err = one_by_one(t, v, fe, k);
         }
         for (unsigned i = 0; i < k; i++) {
             if (v[i]->res == -ECANCELED && fe[i] && sp_load_seqcst(&fe[i]->closing) &&

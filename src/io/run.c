@@ -56,7 +56,7 @@ read_at(struct sp__shard *sh, struct sp__task *t, struct sp__io_args *a)
     long got = a->len ? preadv2(a->fd, &v, 1, a->off, RWF_NOWAIT) : -1;
     if (got < 0) {
         /* A pipe or socket: the ring would read it, offset ignored. */
-        return errno == ESPIPE ? -ESPIPE : t->rt->be->io(sh, t, SP_OP_READ, a);
+        return a->len && errno == ESPIPE ? -ESPIPE : t->rt->be->io(sh, t, SP_OP_READ, a);
     }
     if (got == 0 || (size_t)got == a->len) {
         return got;

@@ -538,11 +538,11 @@ struct batch_slot {
     struct uring_batch *batch;
 };
 
+_Static_assert(SP__BATCH_MAX <= 64, "uring_batch.done is one 64-bit mask");
+
 /* On the waiting task's stack; touched by the shard's dispatch and the
  * task, both on the shard's thread (the task stays here until the last
  * CQE). One wake, when the last request completes. */
-_Static_assert(SP__BATCH_MAX <= 64, "uring_batch.done is one 64-bit mask");
-
 struct uring_batch {
     struct sp__task *task;
     sp_io_req_t **reqs;
@@ -587,8 +587,8 @@ uring_io_batch(struct sp__shard *sh, struct sp__task *t, sp_io_req_t **reqs, uns
         b.slot[i].base.complete = batch_complete;
         b.slot[i].batch = &b;
         io_uring_sqe_set_data(sqe, &b.slot[i]);
+        u->inflight++; /* before the next get_sqe, which may submit */
     }
-    u->inflight += n;
     if (u->reap_streak < REAP_STREAK_MAX && !sp__runq_has_work(sh)) {
         u->reap_streak++; /* alone here: as in uring_io */
         b.reaping = 1;
@@ -604,7 +604,10 @@ uring_io_batch(struct sp__shard *sh, struct sp__task *t, sp_io_req_t **reqs, uns
         }
         err = sp__park(SP_DEADLINE_NONE);
         if (err < 0) {
-            flush_deferred(sh, u);
+            /* A cancel whose slot completes before it is submitted (get_sqe
+             * may submit and dispatch) names a dead slot once we return;
+             * harmless: the SQ is consumed in order, so it reaches the
+             * kernel before any operation that reuses the address. */
             for (unsigned i = 0; i < n; i++) {
                 if (!(b.done & (1ull << i))) {
                     struct io_uring_sqe *sqe = get_sqe(sh, u);

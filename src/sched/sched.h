@@ -114,6 +114,9 @@ int sp__steal_visible(struct sp__shard *sh);
 /* stall.c: the stall detector's watchdog thread (none if cfg.stall_ns is
  * 0). Start after the shards, stop before they stop. */
 int sp__stall_start(struct sp_runtime *rt);
+/* Tell the watchdog to exit (begin: without waiting, so that its exit
+ * overlaps the shards'); stop also joins it and frees its state. */
+void sp__stall_stop_begin(struct sp_runtime *rt);
 void sp__stall_stop(struct sp_runtime *rt);
 
 /* park.c */

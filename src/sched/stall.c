@@ -132,7 +132,7 @@ sp__stall_start(struct sp_runtime *rt)
 }
 
 void
-sp__stall_stop(struct sp_runtime *rt)
+sp__stall_stop_begin(struct sp_runtime *rt)
 {
     struct sp__stall *s = rt->stall;
     if (!s) {
@@ -142,6 +142,16 @@ sp__stall_stop(struct sp_runtime *rt)
     s->stop = 1;
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
+}
+
+void
+sp__stall_stop(struct sp_runtime *rt)
+{
+    struct sp__stall *s = rt->stall;
+    if (!s) {
+        return;
+    }
+    sp__stall_stop_begin(rt);
     pthread_join(s->thread, NULL);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
