@@ -160,16 +160,8 @@ run_piece(struct sp__task *t, sp_io_req_t *reqs, unsigned n)
             r->res = bad;
             continue;
         }
-        /* Once per run of requests of one kind on one fd. */
-        int same_fd = k > 0 && v[k - 1]->fd == r->fd;
-        if (!same_fd || v[k - 1]->op != r->op) {
-            long refused = probe(r);
-            if (refused < 0) {
-                r->res = refused;
-                continue;
-            }
-        }
-        struct sp__fdent *e;
+        int same_fd = k > 0 && v[k - 1]->fd == r->fd, entered = 0;
+        struct sp__fdent *e = NULL;
         if (same_fd) {
             e = fe[k - 1];
         } else if ((e = sp__fdtab_get(rt, r->fd)) != NULL) {
@@ -177,6 +169,21 @@ run_piece(struct sp__task *t, sp_io_req_t *reqs, unsigned n)
                 err = -EAGAIN;
                 break;
             }
+            entered = 1;
+        }
+        /* Once per run of requests of one kind on one fd; inside the fd
+         * table, as every use of the fd (a close waits for it). */
+        if (!same_fd || v[k - 1]->op != r->op) {
+            long refused = probe(r);
+            if (refused < 0) {
+                r->res = refused;
+                if (entered) {
+                    sp__fdtab_leave(e);
+                }
+                continue;
+            }
+        }
+        if (entered) {
             held[nheld++] = e;
         }
         fe[k] = e;
@@ -229,6 +236,9 @@ sp_io_batch(sp_io_req_t *reqs, size_t n)
         done += k;
         if (err < 0) {
             break;
+        }
+        if (done < n && sp__runq_has_work(sp__shard_current()) && (err = sp_task_yield()) < 0) {
+            break; /* cached reads may never park: let others run between pieces */
         }
     }
     for (size_t i = done; i < n; i++) {
