@@ -24,6 +24,7 @@
 
 #include "io/io.h"
 #include "io/op.h"
+#include "io/sys.h"
 #include "sched/sched.h"
 
 #define MAX_EVENTS 64
@@ -205,7 +206,7 @@ epoll_poll(struct sp__shard *sh)
 {
     struct epoll_shard *e = sh->backend;
     if (e->nevs == 0 && e->waiters > 0) {
-        int n = epoll_wait(e->epfd, e->evs, MAX_EVENTS, 0);
+        int n = sp__sys_epoll_wait(e->epfd, e->evs, MAX_EVENTS, 0);
         e->nevs = n > 0 ? n : 0;
     }
     dispatch_events(sh, e);

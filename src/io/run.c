@@ -14,6 +14,7 @@
 #include "io/fdtab.h"
 #include "io/io.h"
 #include "io/op.h"
+#include "io/sys.h"
 #include "sched/sched.h"
 
 struct blocking_op {
@@ -53,7 +54,7 @@ static long
 read_at(struct sp__shard *sh, struct sp__task *t, struct sp__io_args *a)
 {
     struct iovec v = {a->buf, a->len};
-    long got = a->len ? preadv2(a->fd, &v, 1, a->off, RWF_NOWAIT) : -1;
+    long got = a->len ? sp__sys_preadv2(a->fd, &v, 1, a->off, RWF_NOWAIT) : -1;
     if (got < 0) {
         /* A pipe or socket: the ring would read it, offset ignored. */
         return a->len && errno == ESPIPE ? -ESPIPE : t->rt->be->io(sh, t, SP_OP_READ, a);
@@ -80,7 +81,7 @@ read_at(struct sp__shard *sh, struct sp__task *t, struct sp__io_args *a)
 static long
 send_now(const struct sp__io_args *a)
 {
-    ssize_t n = send(a->fd, a->buf, a->len, a->flags | MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = sp__sys_send(a->fd, a->buf, a->len, a->flags | MSG_NOSIGNAL | MSG_DONTWAIT);
     return n >= 0 ? n : (errno == EWOULDBLOCK ? -EAGAIN : -errno);
 }
 
