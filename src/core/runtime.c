@@ -305,13 +305,15 @@ sp_runtime_destroy(sp_runtime_t *rt)
     /* Usually the only task left is block_on's, finishing on its shard
      * for a few microseconds more: look again at once a few times before
      * sleeping (a sleep is 50 us at least, with the default timer slack,
-     * and was most of a short-lived runtime's destroy). */
+     * and was most of a short-lived runtime's destroy). Only while few
+     * are left: a scan walks every slot ever used, a million after a big
+     * run. */
     long wait_ns = 50000;
     int clean = 0, quick = 0;
     while (clean < 2) {
         long alive = cancel_all(rt);
         clean = alive == 0 && sp_load_seqcst(&rt->foreign_spawning) == 0 ? clean + 1 : 0;
-        if (alive && quick < 64) {
+        if (alive && alive <= rt->nshards && quick < 64) {
             quick++;
             sched_yield();
         } else if (alive) {

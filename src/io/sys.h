@@ -9,8 +9,9 @@
  * alive). spindle's threads are never cancelled with pthread_cancel, so
  * the bracket buys nothing. Same convention as the libc calls: -1 and
  * errno. 64-bit targets only (x86-64, aarch64), as the rest of spindle.
- * Under ThreadSanitizer the libc calls stay: it learns happens-before from
- * them (a send and the receive that gets its bytes). */
+ * Under the sanitizers the libc calls stay: ThreadSanitizer learns
+ * happens-before from them (a send and the receive that gets its bytes),
+ * AddressSanitizer checks their buffers. */
 #ifndef SP_IO_SYS_H
 #define SP_IO_SYS_H
 
@@ -24,7 +25,7 @@
 
 #include "util/compiler.h"
 
-#ifdef SP_TSAN
+#if defined(SP_TSAN) || defined(SP_ASAN)
 #define SP__SYS(libc, raw) (libc)
 #else
 #define SP__SYS(libc, raw) (raw)

@@ -491,7 +491,9 @@ uring_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
      * it now, from this task. An operation that completes during the
      * submit (a cached read, a send with room, a receive whose data is
      * there) then returns without a park, a switch to the loop, a wake and
-     * a switch back. Other tasks' completions are queued as usual. */
+     * a switch back. Other tasks' completions are queued as usual, so this
+     * task runs on ahead of them until its next suspension point (at most
+     * REAP_STREAK_MAX calls). */
     if (u->reap_streak < REAP_STREAK_MAX && !sp__runq_has_work(sh)) {
         u->reap_streak++;
         io.reaping = 1;

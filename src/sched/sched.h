@@ -112,7 +112,8 @@ int sp__injector_take(struct sp__shard *sh);
 int sp__steal_visible(struct sp__shard *sh);
 
 /* stall.c: the stall detector's watchdog thread (none if cfg.stall_ns is
- * 0). Start after the shards, stop before they stop. */
+ * 0). Start after the shards; told to stop with them, joined after them
+ * (it reads only what free_runtime frees later). */
 int sp__stall_start(struct sp_runtime *rt);
 /* Tell the watchdog to exit (begin: without waiting, so that its exit
  * overlaps the shards'); stop also joins it and frees its state. */
