@@ -101,6 +101,11 @@ uint64_t bench_size(uint64_t full, uint64_t quick);
 /* CLOCK_MONOTONIC in nanoseconds (the clock sp_now_ns() reads too). */
 uint64_t bench_now_ns(void);
 
+/* CPU time of the whole process in nanoseconds, all threads: in the net
+ * rows client, server and the threads that run them, so the load
+ * generator's share is in it (the peers print the same number). */
+uint64_t bench_process_cpu_ns(void);
+
 /* Append " key=value" text to c->extra (printf-style; the caller writes the
  * key and the '='). Call bench_extra_clear() first in each repetition. */
 void bench_extra_clear(bench_case_t *c);

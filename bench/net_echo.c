@@ -145,17 +145,6 @@ typedef struct ne_run {
     uint64_t cpu_ns;  /* process CPU time (all threads) over the timed part */
 } ne_run_t;
 
-/* CPU time of the whole process: client, server and the shard threads
- * that run them, so the load generator's share is in it (the peers print
- * the same number). */
-static uint64_t
-process_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static intptr_t
 sp_server(void *arg)
 {
@@ -179,10 +168,10 @@ sp_client(void *arg)
         return bench_fail("sp_tcp_connect", fd);
     }
     sp_tcp_set_nodelay(fd, 1);
-    uint64_t t0 = sp_now_ns(), c0 = process_cpu_ns();
+    uint64_t t0 = sp_now_ns(), c0 = bench_process_cpu_ns();
     int rc = drive(&SP_IO, fd, run->p->stream, run->rounds);
     run->elapsed_ns = sp_now_ns() - t0;
-    run->cpu_ns = process_cpu_ns() - c0;
+    run->cpu_ns = bench_process_cpu_ns() - c0;
     sp_close(fd);
     return rc;
 }

@@ -412,16 +412,6 @@ hs_owner(void *arg)
 
 /* --- the run ------------------------------------------------------------ */
 
-/* CPU time of the whole process: clients, servers, owners and the shard
- * threads under them (the peers print the same number). */
-static uint64_t
-process_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Connect and accept the connections one after the other, so that the
  * accepted socket is the peer of the one just connected. */
 static int
@@ -534,7 +524,7 @@ hs_body(void *arg)
 
     sp_shard_stats_t before, after;
     bench_stats_sum(&before);
-    uint64_t c0 = process_cpu_ns(), t0 = sp_now_ns();
+    uint64_t c0 = bench_process_cpu_ns(), t0 = sp_now_ns();
     int nown = 0, ncli = 0;
     for (; rc == 0 && nown < nowners; nown++) {
         sp_task_attr_t attr;
@@ -564,7 +554,7 @@ hs_body(void *arg)
     int err = 0;
     hs_join_all(run->clients, ncli, failed, &err);
     hs_join_all(run->owner_tasks, nown, failed, &err);
-    uint64_t t1 = sp_now_ns(), c1 = process_cpu_ns();
+    uint64_t t1 = sp_now_ns(), c1 = bench_process_cpu_ns();
     bench_stats_sum(&after);
 
     /* Every frame has been answered, so the servers are returning. */
