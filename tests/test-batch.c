@@ -221,12 +221,33 @@ prepare_long(void)
     }
 }
 
+/* A batch for a reader task to run. */
+struct batch_job {
+    sp_io_req_t *reqs;
+    size_t n;
+};
+
 static intptr_t
-long_reader(void *arg)
+batch_reader(void *arg)
 {
-    (void)arg;
+    struct batch_job *j = arg;
     atomic_store(&long_started, 1);
-    return sp_io_batch(long_reqs, LONG_BATCH);
+    return sp_io_batch(j->reqs, j->n);
+}
+
+/* Start job on shard 1, wait until it is in its batch, then let it run
+ * for spin_ns more (the caller then cancels or closes under it). */
+static int
+start_reader(sp_task_t *t, struct batch_job *job, uint64_t spin_ns)
+{
+    sp_task_attr_t on1 = test_attr(SP_PLACE_ON, 1);
+    atomic_store(&long_started, 0);
+    ASSERT_OK(sp_task_spawn(t, &on1, batch_reader, job));
+    while (!atomic_load(&long_started)) {
+        sp_task_yield();
+    }
+    test_spin_ns(spin_ns);
+    return 0;
 }
 
 /* After a batch that stopped with err: the requests before some point
@@ -253,14 +274,6 @@ check_stopped(int err)
 static unsigned char dbuf[DIRECT_REQS][DIRECT_BLOCK] __attribute__((aligned(4096)));
 static sp_io_req_t dreqs[DIRECT_REQS];
 
-static intptr_t
-direct_reader(void *arg)
-{
-    (void)arg;
-    atomic_store(&long_started, 1);
-    return sp_io_batch(dreqs, DIRECT_REQS);
-}
-
 static int
 direct_rounds(void)
 {
@@ -275,7 +288,7 @@ direct_rounds(void)
     if (direct < 0) {
         printf("no O_DIRECT here (%s): those rounds skipped\n", strerror(errno));
     }
-    sp_task_attr_t on1 = test_attr(SP_PLACE_ON, 1);
+    struct batch_job job = {dreqs, DIRECT_REQS};
     long done[2] = {0, 0}, cut[2] = {0, 0};
     for (int round = 0; round < CANCEL_ROUNDS; round++) {
         int uncached = round % 2, fd = uncached ? long_fd : direct;
@@ -290,13 +303,8 @@ direct_rounds(void)
                                      .len = DIRECT_BLOCK, .off = (off_t)i * DIRECT_BLOCK,
                                      .res = 777};
         }
-        atomic_store(&long_started, 0);
         sp_task_t t;
-        ASSERT_OK(sp_task_spawn(&t, &on1, direct_reader, NULL));
-        while (!atomic_load(&long_started)) {
-            sp_task_yield();
-        }
-        test_spin_ns((uint64_t)(round % 10) * 5000);
+        ASSERT_OK(start_reader(&t, &job, (uint64_t)(round % 10) * 5000));
         ASSERT_OK(sp_task_cancel(t));
         intptr_t r = -1;
         ASSERT_OK(sp_task_join(t, &r));
@@ -327,17 +335,12 @@ cancel_main(void *arg)
     (void)arg;
     long_fd = temp_file(NBLOCKS);
     ASSERT_GE(long_fd, 0);
-    sp_task_attr_t on1 = test_attr(SP_PLACE_ON, 1);
+    struct batch_job job = {long_reqs, LONG_BATCH};
     long cut = 0;
     for (int round = 0; round < CANCEL_ROUNDS; round++) {
         prepare_long();
-        atomic_store(&long_started, 0);
         sp_task_t t;
-        ASSERT_OK(sp_task_spawn(&t, &on1, long_reader, NULL));
-        while (!atomic_load(&long_started)) {
-            sp_task_yield();
-        }
-        test_spin_ns((uint64_t)(round % 20) * 2000);
+        ASSERT_OK(start_reader(&t, &job, (uint64_t)(round % 20) * 2000));
         ASSERT_OK(sp_task_cancel(t));
         intptr_t r = -1;
         ASSERT_OK(sp_task_join(t, &r));
@@ -387,19 +390,14 @@ static intptr_t
 close_main(void *arg)
 {
     (void)arg;
-    sp_task_attr_t on1 = test_attr(SP_PLACE_ON, 1);
+    struct batch_job job = {long_reqs, LONG_BATCH};
     long refused = 0;
     for (int round = 0; round < CLOSE_ROUNDS; round++) {
         long_fd = temp_file(NBLOCKS);
         ASSERT_GE(long_fd, 0);
         prepare_long();
-        atomic_store(&long_started, 0);
         sp_task_t t;
-        ASSERT_OK(sp_task_spawn(&t, &on1, long_reader, NULL));
-        while (!atomic_load(&long_started)) {
-            sp_task_yield();
-        }
-        test_spin_ns((uint64_t)(round % 20) * 2000);
+        ASSERT_OK(start_reader(&t, &job, (uint64_t)(round % 20) * 2000));
         ASSERT_OK(sp_close(long_fd));
         intptr_t r = -1;
         ASSERT_OK(sp_task_join(t, &r));

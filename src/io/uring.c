@@ -307,6 +307,21 @@ submit_and_dispatch(struct sp__shard *sh, struct uring_shard *u)
     }
 }
 
+/* Alone on the shard (nothing else runnable), a task about to park for
+ * its operation makes the loop's next poll itself: see uring_io. *reaping
+ * tells the completion handlers that the task is running and needs no
+ * wake. */
+static void
+reap_if_alone(struct sp__shard *sh, struct uring_shard *u, int *reaping)
+{
+    if (u->reap_streak < REAP_STREAK_MAX && !sp__runq_has_work(sh)) {
+        u->reap_streak++;
+        *reaping = 1;
+        submit_and_dispatch(sh, u);
+        *reaping = 0;
+    }
+}
+
 static void
 uring_poll(struct sp__shard *sh)
 {
@@ -494,12 +509,7 @@ uring_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
      * a switch back. Other tasks' completions are queued as usual, so this
      * task runs on ahead of them until its next suspension point (at most
      * REAP_STREAK_MAX calls). */
-    if (u->reap_streak < REAP_STREAK_MAX && !sp__runq_has_work(sh)) {
-        u->reap_streak++;
-        io.reaping = 1;
-        submit_and_dispatch(sh, u);
-        io.reaping = 0;
-    }
+    reap_if_alone(sh, u, &io.reaping);
     int err = 0;
     while (!io.done) {
         /* The CQE is posted to this ring and dispatched by this shard:
@@ -591,12 +601,7 @@ uring_io_batch(struct sp__shard *sh, struct sp__task *t, sp_io_req_t **reqs, uns
         io_uring_sqe_set_data(sqe, &b.slot[i]);
         u->inflight++; /* before the next get_sqe, which may submit */
     }
-    if (u->reap_streak < REAP_STREAK_MAX && !sp__runq_has_work(sh)) {
-        u->reap_streak++; /* alone here: as in uring_io */
-        b.reaping = 1;
-        submit_and_dispatch(sh, u);
-        b.reaping = 0;
-    }
+    reap_if_alone(sh, u, &b.reaping);
     int err = 0;
     while (b.pending > 0) {
         sp_store_relaxed(&t->resume, sh->index); /* as in uring_io */
