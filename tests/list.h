@@ -140,6 +140,9 @@ TEST(net_cancel_accept_cross_shard, 30, 0)
 TEST(net_accept_emfile, 30, 0)
 TEST(net_options, 30, 0)
 TEST(net_bad_input, 30, 0)
+TEST(net_wait_on_reused_fd, 60, 0)
+TEST(net_stealable_follows_peer, 30, 0)
+TEST(net_pinned_never_follows, 30, 0)
 
 /* tests/test-fs.c */
 TEST(fs_big_file_offsets, 60, 0)

@@ -17,8 +17,10 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -1135,6 +1137,202 @@ bad_input_main(void *arg)
     ASSERT_OK(sp_close(s));
     ASSERT_OK(sp_close(lfd));
     return 0;
+}
+
+/* --- a wait on a number reused after a wait that timed out ----------------- */
+
+static intptr_t
+send_one_later(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    sp_task_yield(); /* let the receiver park first (not required) */
+    ASSERT_EQ(sp_sock_send(fd, "y", 1, 0), 1);
+    return 0;
+}
+
+/* A receive that times out leaves the epoll backend's one-shot armed for
+ * its fd; the fd is then closed with nothing in flight, and an accept
+ * gets the same number. A receive on the accepted socket must still be
+ * woken by its data (it was not: the shard's table still said "armed" for
+ * a registration close(2) had dropped, so the wait registered nothing; a
+ * connect heals the entry with its wait for POLLOUT, an accept does not).
+ * One shard, so that both waits use the same table. */
+static intptr_t
+reused_fd_main(void *arg)
+{
+    (void)arg;
+    int lfd, c, s;
+    ASSERT_OK(tcp_pair(&lfd, &c, &s));
+    char b;
+    sp_task_set_deadline(sp_now_ns() + 20 * SP_NSEC_PER_MSEC); /* the deadline under test */
+    ASSERT_ERR(sp_sock_recv(s, &b, 1, 0), -ETIMEDOUT);
+    sp_task_set_deadline(SP_DEADLINE_NONE);
+    int old = s;
+    ASSERT_OK(sp_close(c));
+    ASSERT_OK(sp_close(s));
+    sp_addr_t addr;
+    ASSERT_OK(sp_sock_local_addr(lfd, &addr));
+    c = sp_tcp_connect(&addr); /* the lowest free number, then the next */
+    ASSERT_GE(c, 0);
+    s = sp_tcp_accept(lfd, NULL);
+    ASSERT_EQ(s, old);
+    sp_task_t tk;
+    ASSERT_OK(sp_task_spawn(&tk, NULL, send_one_later, (void *)(intptr_t)c));
+    /* A bound, not a measure: its expiry means the wake was lost. */
+    sp_task_set_deadline(sp_now_ns() + 20 * SP_NSEC_PER_SEC);
+    ASSERT_EQ(sp_sock_recv(s, &b, 1, 0), 1);
+    sp_task_set_deadline(SP_DEADLINE_NONE);
+    ASSERT_EQ(b, 'y');
+    ASSERT_OK(sp_task_join(tk, NULL));
+    ASSERT_OK(sp_close(c));
+    ASSERT_OK(sp_close(s));
+    ASSERT_OK(sp_close(lfd));
+    return 0;
+}
+
+int
+test_net_wait_on_reused_fd(void)
+{
+    sp_config_t cfg = test_config(1);
+    return test_run_main(&cfg, reused_fd_main, NULL);
+}
+
+/* --- a stealable task follows the shard that feeds its socket ------------- */
+
+#define FOLLOW_ROUNDS 512
+
+struct follow_end {
+    int fd;
+    int first;                    /* 1: sends first (the client) */
+    int pinned;                   /* stays pinned to where it was spawned */
+    atomic_int *shard_of_round;   /* [FOLLOW_ROUNDS], this side's shard */
+};
+
+static intptr_t
+follow_end_main(void *arg)
+{
+    struct follow_end *e = arg;
+    if (!e->pinned) {
+        ASSERT_OK(sp_task_unpin()); /* stealable from here on */
+    }
+    unsigned char out[64], in[64];
+    for (int i = 0; i < FOLLOW_ROUNDS; i++) {
+        memset(out, (unsigned char)i, sizeof(out));
+        if (e->first) {
+            ASSERT_EQ(sp_sock_send_all(e->fd, out, sizeof(out), NULL), (ssize_t)sizeof(out));
+        }
+        ASSERT_EQ(sp_sock_recv_exact(e->fd, in, sizeof(in), NULL), (ssize_t)sizeof(in));
+        ASSERT_EQ(in[0], (unsigned char)i);
+        ASSERT_EQ(in[sizeof(in) - 1], (unsigned char)i);
+        atomic_store(&e->shard_of_round[i], sp_shard_id());
+        if (!e->first) {
+            ASSERT_EQ(sp_sock_send_all(e->fd, in, sizeof(in), NULL), (ssize_t)sizeof(in));
+        }
+    }
+    return 0;
+}
+
+static atomic_int follow_rounds[2][FOLLOW_ROUNDS];
+
+/* The client starts on shard 0, the server on shard 1, both stealable
+ * (arg NULL) or both pinned there (arg non-NULL). Returns how many rounds
+ * both received on the same shard. */
+static intptr_t
+follow_main(void *arg)
+{
+    int pinned = arg != NULL;
+    int lfd, c, s;
+    ASSERT_OK(tcp_pair(&lfd, &c, &s));
+    ASSERT_OK(sp_tcp_set_nodelay(c, 1));
+    ASSERT_OK(sp_tcp_set_nodelay(s, 1));
+    struct follow_end ends[2] = {
+        {.fd = c, .first = 1, .pinned = pinned, .shard_of_round = follow_rounds[0]},
+        {.fd = s, .first = 0, .pinned = pinned, .shard_of_round = follow_rounds[1]},
+    };
+    sp_task_t tasks[2];
+    for (int i = 0; i < 2; i++) {
+        sp_task_attr_t at;
+        sp_task_attr_init(&at);
+        at.place = SP_PLACE_ON;
+        at.shard = i;
+        ASSERT_OK(sp_task_spawn(&tasks[i], &at, follow_end_main, &ends[i]));
+    }
+    for (int i = 0; i < 2; i++) {
+        intptr_t r = -1;
+        ASSERT_OK(sp_task_join(tasks[i], &r));
+        ASSERT_EQ(r, 0);
+    }
+    int together = 0;
+    for (int i = 0; i < FOLLOW_ROUNDS; i++) {
+        together += atomic_load(&follow_rounds[0][i]) == atomic_load(&follow_rounds[1][i]);
+    }
+    ASSERT_OK(sp_close(c));
+    ASSERT_OK(sp_close(s));
+    ASSERT_OK(sp_close(lfd));
+    return together;
+}
+
+static TEST_OPAQUE int
+follow_run(int pinned, int *together, uint64_t *follows)
+{
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 || CPU_COUNT(&allowed) < 2) {
+        return TEST_SKIP; /* both shard threads would share one CPU */
+    }
+    sp_config_t cfg = test_config(2);
+    cfg.pin_threads = 1; /* shard i on the i-th allowed CPU: distinct CPUs */
+    sp_runtime_t *rt;
+    int r = test_runtime_create(&rt, &cfg);
+    if (r != TEST_PASS) {
+        return r;
+    }
+    intptr_t result = -1;
+    ASSERT_OK(sp_runtime_block_on(rt, NULL, follow_main, pinned ? (void *)1 : NULL, &result));
+    *follows = 0;
+    for (int i = 0; i < 2; i++) {
+        sp_shard_stats_t st;
+        ASSERT_OK(sp_runtime_stats(rt, i, &st));
+        *follows += st.follows;
+    }
+    ASSERT_OK(sp_runtime_destroy(rt));
+    ASSERT_GE(result, 0);
+    *together = (int)result;
+    return TEST_PASS;
+}
+
+/* Two stealable tasks that talk over a loopback TCP connection, started on
+ * different shards, end up receiving on the same shard: SO_INCOMING_CPU
+ * names the sender's CPU (src/io/follow.c). Without following they would
+ * stay apart for good (an I/O completion runs its task on its ring's
+ * shard); an idle shard may still steal one of them now and then, so the
+ * check is "most rounds", not "every round". */
+int
+test_net_stealable_follows_peer(void)
+{
+    int together;
+    uint64_t follows;
+    int r = follow_run(0, &together, &follows);
+    if (r != TEST_PASS) {
+        return r;
+    }
+    ASSERT_GE(follows, 1);
+    ASSERT_GE(together, FOLLOW_ROUNDS / 2);
+    return TEST_PASS;
+}
+
+/* Pinned tasks never follow: they stay where they were put. */
+int
+test_net_pinned_never_follows(void)
+{
+    int together;
+    uint64_t follows;
+    int r = follow_run(1, &together, &follows);
+    if (r != TEST_PASS) {
+        return r;
+    }
+    ASSERT_EQ(follows, 0);
+    ASSERT_EQ(together, 0);
+    return TEST_PASS;
 }
 
 int

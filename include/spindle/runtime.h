@@ -62,6 +62,8 @@ typedef struct sp_shard_stats {
     uint64_t timers_fired;   /* timers that expired on this shard */
     uint64_t stalls;         /* tasks that ran cfg.stall_ns or longer without
                               * a suspension point (each logged once) */
+    uint64_t follows;        /* stealable tasks that left this shard for the
+                              * shard whose CPU feeds their socket */
 } sp_shard_stats_t;
 
 /* Fill *cfg with defaults.

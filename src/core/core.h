@@ -83,6 +83,7 @@ struct sp__task {
     uint64_t deadline;        /* owner: the task itself */
     int last_send_fd;         /* owner: the fd of the task's last I/O call
                                * if it was a send, else -1 (src/io/run.c) */
+    uint32_t recvs;           /* owner: socket receives, for follow.c */
 
     size_t stack_want;        /* usable size asked for at spawn */
     void *stack_map;          /* whole mapping, guard included; NULL until
@@ -218,6 +219,7 @@ void sp__overflow_thread_fini(void *altstack);
 /* wake.c */
 void sp__wake(struct sp__task *t);
 void sp__wake_on(struct sp__shard *cur, struct sp__task *t);
+void sp__wake_released(struct sp__task *t);
 int sp__park(uint64_t until);
 void sp__park_nointr(void);
 void sp__wake_after_park(struct sp__shard *sh, struct sp__task *t);

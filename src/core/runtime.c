@@ -367,6 +367,7 @@ sp_runtime_stats(const sp_runtime_t *rt, int shard, sp_shard_stats_t *out)
     out->messages = sp_load_relaxed(&s->messages);
     out->timers_fired = sp_load_relaxed(&s->timers_fired);
     out->stalls = sp_load_relaxed(&s->stalls);
+    out->follows = sp_load_relaxed(&s->follows);
     return 0;
 }
 

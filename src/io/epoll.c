@@ -270,7 +270,18 @@ wait_ready(struct sp__shard *sh, struct sp__task *t, int fd, unsigned events)
     sp_store_relaxed(&t->resume, SP_NO_SHARD);
     if (!w.fired) {
         /* Other tasks may have grown the table while we were parked. */
-        unlink_waiter(e, &e->fds[fd], &w);
+        f = &e->fds[fd];
+        unlink_waiter(e, f, &w);
+        if (!f->head) {
+            /* The kernel may still hold the one-shot armed, but nothing in
+             * this table says when the fd is closed: a close with no call
+             * in flight skips cancel_fd, and close(2) drops the
+             * registration. Trusting `armed` then, the next waiter on a
+             * file reopened under this number with the same events would
+             * skip arm() and never be woken. So the next arm() re-arms
+             * (MOD, or ADD after ENOENT). */
+            f->armed = 0;
+        }
         return err;
     }
     return w.closed ? -EBADF : (long)w.revents;

@@ -78,6 +78,14 @@ int sp__io_batch_pool(struct sp__shard *sh, struct sp__task *t, struct sp_io_req
 extern const struct sp__backend_ops sp__uring_backend;
 extern const struct sp__backend_ops sp__epoll_backend;
 
+/* follow.c: move the calling stealable task to the shard whose CPU feeds
+ * socket fd, if there is one and it is not busier than this one. May
+ * switch. */
+void sp__io_follow_slow(struct sp__task *t, int fd);
+/* A task asks at its first socket receive and then every this many
+ * (a power of two): one getsockopt, ~0.3 us. */
+#define SP__FOLLOW_EVERY 32
+
 /* eventfd doorbell shared by both backends. */
 void sp__doorbell_ring(int fd);
 

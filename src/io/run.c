@@ -132,6 +132,10 @@ sp__io_do(enum sp__opcode op, struct sp__io_args *a)
         }
         sp__fdtab_leave(fe);
     }
+    if ((op == SP_OP_RECV || op == SP_OP_RECVMSG) && r > 0 && rt->nshards > 1 &&
+        sp_load_relaxed(&t->home) == SP_NO_SHARD && (t->recvs++ & (SP__FOLLOW_EVERY - 1)) == 0) {
+        sp__io_follow_slow(t, a->fd); /* follow.c */
+    }
     return r;
 }
 

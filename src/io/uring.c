@@ -412,7 +412,14 @@ io_complete(struct sp__op *op, int res, unsigned flags)
     struct uring_io *io = (struct uring_io *)op;
     io->res = res;
     io->done = 1;
-    if (!io->reaping) {
+    if (io->reaping) {
+        return;
+    }
+    /* Done: the task may run on any shard now, unless it must come back to
+     * unlink itself from this shard's live list (no cancel_fd). */
+    if (caps.cancel_fd) {
+        sp__wake_released(io->task);
+    } else {
         sp__wake(io->task);
     }
 }

@@ -21,7 +21,7 @@ struct sp__fifo {
 /* Counters: written by the owner with sp_counter_add, read by anyone. */
 struct sp__stats {
     _Atomic uint64_t spawned, switches, stolen, steal_attempts, parks, wakes_sent,
-        messages, timers_fired, stalls;
+        messages, timers_fired, stalls, follows;
 };
 
 struct sp__shard {
@@ -60,6 +60,8 @@ struct sp__shard {
     SP_ALIGNED_CL _Atomic(struct sp__task *) inbox; /* MPSC, see inbox.c */
     SP_ALIGNED_CL _Atomic int sleeping; /* park/wake handshake (park.c) */
     _Atomic int tid;               /* kernel thread id, set at start */
+    _Atomic int cpu;               /* the CPU its thread ran on at the top of
+                                    * its last loop iteration (follow.c) */
     _Atomic long pinned_remote;    /* pinned here by other threads, net */
     int wake_fd;                   /* eventfd doorbell; fixed after setup */
     int ring_fd;                   /* MSG_RING target, -1 without uring */

@@ -121,6 +121,12 @@ shard_loop(struct sp__shard *sh)
 {
     struct sp_runtime *rt = sh->rt;
     while (!sp_load_acquire(&rt->stop)) {
+        if (rt->nshards > 1) {
+            int cpu = sched_getcpu();
+            if (cpu != sp_load_relaxed(&sh->cpu)) {
+                sp_store_relaxed(&sh->cpu, cpu);
+            }
+        }
         sp__inbox_drain(sh);
         run_batch(sh);
         rt->be->poll(sh);
@@ -225,6 +231,7 @@ sp__shard_alloc(struct sp_runtime *rt, int index)
     sh->rng = 0x9e3779b97f4a7c15ull * (uint64_t)(index + 1);
     sh->wake_fd = -1;
     sh->ring_fd = -1;
+    sh->cpu = -1;
     return sh;
 }
 

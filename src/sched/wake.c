@@ -84,6 +84,22 @@ sp__wake(struct sp__task *t)
     }
 }
 
+/* Wake t, parked on this shard for an I/O operation whose completion this
+ * shard has just dispatched: the ring or epoll set no longer needs the
+ * task here, so a stealable one is queued like any woken task (the
+ * deque, where an idle shard may take it) instead of this shard's FIFO.
+ * A task with a deadline keeps `resume`: sp__park armed a timer on this
+ * shard and must come back to remove it. Runs on the shard's own thread,
+ * the one that last ran t, so t's own fields need no ordering. */
+void
+sp__wake_released(struct sp__task *t)
+{
+    if (t->deadline == SP_DEADLINE_NONE) {
+        sp_store_relaxed(&t->resume, SP_NO_SHARD);
+    }
+    sp__wake(t);
+}
+
 /* sp__wake for a caller that holds its thread's shard already (cur, or
  * NULL off the shards) and has not switched tasks since reading it. */
 void
