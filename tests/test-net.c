@@ -1303,9 +1303,9 @@ follow_run(int pinned, int *together, uint64_t *follows)
 /* Two stealable tasks that talk over a loopback TCP connection, started on
  * different shards, end up receiving on the same shard: SO_INCOMING_CPU
  * names the sender's CPU (src/io/follow.c). Without following they would
- * stay apart for good (an I/O completion runs its task on its ring's
- * shard); an idle shard may still steal one of them now and then, so the
- * check is "most rounds", not "every round". */
+ * stay apart (an I/O completion runs its task on its ring's shard while
+ * that shard is not busy); an idle shard may still steal one of them now
+ * and then, so the check is "most rounds", not "every round". */
 int
 test_net_stealable_follows_peer(void)
 {

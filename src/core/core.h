@@ -67,9 +67,12 @@ struct sp__task {
 
     /* Placement. home: SP_NO_SHARD for stealable, else the shard the task is
      * pinned to. resume: a shard the next wake must route to (set while a
-     * timer of this task is armed there). Written by the task itself (or
-     * its spawner before it first runs); read by wakers on any thread after
-     * they observe PARKED through the state word (acquire). */
+     * timer of this task is armed there, or while its I/O operation is in
+     * flight there). Written by the task itself (or its spawner before it
+     * first runs), and resume also by the shard that dispatched the task's
+     * I/O completion once it has won the wake (sp__wake_released); read by
+     * wakers on any thread after they observe PARKED through the state
+     * word (acquire). */
     _Atomic int home;
     _Atomic int resume;
     _Atomic int last_shard;   /* where it last ran: fallback wake target */
@@ -219,7 +222,7 @@ void sp__overflow_thread_fini(void *altstack);
 /* wake.c */
 void sp__wake(struct sp__task *t);
 void sp__wake_on(struct sp__shard *cur, struct sp__task *t);
-void sp__wake_released(struct sp__task *t);
+void sp__wake_released(struct sp__shard *sh, struct sp__task *t);
 int sp__park(uint64_t until);
 void sp__park_nointr(void);
 void sp__wake_after_park(struct sp__shard *sh, struct sp__task *t);

@@ -1,18 +1,19 @@
 /* A stealable task that receives from a socket moves to the shard whose
- * CPU feeds that socket.
+ * CPU feeds that socket (docs/design/scheduler.md, "Following a socket").
  *
  * Completions belong to the ring (or epoll set) an operation was started
- * on, so a task that only does I/O stays on the shard where it first ran.
- * Two stealable tasks talking over a socket pair (both ends in one
- * process, as in a proxy's tests or a sidecar) that landed on different
- * shards would then cross cores with every message, for good. The kernel
- * knows who fed a socket: SO_INCOMING_CPU is the CPU that last processed
- * its incoming packets, which for loopback TCP is the sender's CPU (the
- * receive path runs in the sender's softirq) and for a NIC the one that
- * took the interrupt (RSS). Every FOLLOW_EVERY-th receive, a task asks,
- * and if another shard's thread runs on that CPU and holds no more queued
- * stealable work than this one, the task moves there: its next operations
- * go to that shard's ring, next to the peer that feeds it.
+ * on, so a task that does little but I/O rarely sits in a deque where
+ * another shard could take it. Two stealable tasks talking over a socket
+ * (both ends in one process, as in a proxy's tests or a sidecar) that
+ * landed on different shards would then cross cores with every message.
+ * The kernel knows who fed a socket: SO_INCOMING_CPU is the CPU that last
+ * processed its incoming packets, which for loopback TCP is the sender's
+ * CPU (the receive path runs in the sender's softirq) and for a NIC the
+ * one that took the interrupt (RSS). At its first receive and every
+ * SP__FOLLOW_EVERY-th after, a task asks, and if another shard's thread
+ * runs on that CPU and holds no more queued stealable work than this one,
+ * the task moves there: its next operations go to that shard's ring, next
+ * to the peer that feeds it.
  *
  * A heuristic, never a correctness matter: the CPU of a shard is what its
  * thread saw at the top of its last loop iteration (sp__shard->cpu), and
@@ -53,7 +54,7 @@ sp__io_follow_slow(struct sp__task *t, int fd)
         }
         sp_counter_add(&sh->stats.follows, 1);
         t->move_target = i;
-        sp__shard_to_scheduler(t, YIELD_MOVE);
+        sp__shard_switch_out(sh, t, YIELD_MOVE);
         return;
     }
 }

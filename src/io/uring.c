@@ -391,8 +391,9 @@ sp__doorbell_ring(int fd)
 /* --- operations ---------------------------------------------------------- */
 
 /* One operation in flight, on the waiting task's stack. Written by the
- * shard's dispatch and read by the task, both on the shard's thread: the
- * task stays on this shard until the CQE (t->resume). */
+ * shard's dispatch and read by the task: the task stays on this shard
+ * until the CQE (t->resume); after it, the wake orders the two if the task
+ * runs elsewhere (sp__wake_released). */
 struct uring_io {
     struct sp__op base;
     struct sp__task *task;
@@ -415,10 +416,11 @@ io_complete(struct sp__op *op, int res, unsigned flags)
     if (io->reaping) {
         return;
     }
-    /* Done: the task may run on any shard now, unless it must come back to
-     * unlink itself from this shard's live list (no cancel_fd). */
+    /* Done: the task may run on any shard now (wake.c), unless it must
+     * come back to unlink itself from this shard's live list (no
+     * cancel_fd). */
     if (caps.cancel_fd) {
-        sp__wake_released(io->task);
+        sp__wake_released(sp__shard_current(), io->task);
     } else {
         sp__wake(io->task);
     }

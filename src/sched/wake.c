@@ -84,20 +84,32 @@ sp__wake(struct sp__task *t)
     }
 }
 
-/* Wake t, parked on this shard for an I/O operation whose completion this
- * shard has just dispatched: the ring or epoll set no longer needs the
- * task here, so a stealable one is queued like any woken task (the
- * deque, where an idle shard may take it) instead of this shard's FIFO.
- * A task with a deadline keeps `resume`: sp__park armed a timer on this
- * shard and must come back to remove it. Runs on the shard's own thread,
- * the one that last ran t, so t's own fields need no ordering. */
+/* Wake t, parked on shard sh for an I/O operation whose completion sh
+ * has just dispatched on its own thread. The ring no longer needs the task
+ * there, but its partner often is there (the task that sent what it
+ * receives), so it stays (resume: the FIFO) unless sh has other work
+ * queued already: then it goes where any woken stealable task goes (the
+ * deque, or the next slot), and an idle shard may take it instead of
+ * letting it wait its turn. Releasing it on an idle shard as well split
+ * ping-pong pairs: the other shard, spinning, stole every wake
+ * (net_stealable_follows_peer). A task with a deadline keeps `resume`:
+ * sp__park armed a timer on sh and must come back to remove it. resume
+ * is cleared only after this waker won PARKED -> ACTIVE: a waker on
+ * another thread that won instead must still see `resume` and send the
+ * task back to sh, where its operation record was written (route reads
+ * it after the CAS, core.h). */
+#define RELEASE_QUEUED 2
+
 void
-sp__wake_released(struct sp__task *t)
+sp__wake_released(struct sp__shard *sh, struct sp__task *t)
 {
-    if (t->deadline == SP_DEADLINE_NONE) {
-        sp_store_relaxed(&t->resume, SP_NO_SHARD);
+    if (claim_wake(t)) {
+        if (t->deadline == SP_DEADLINE_NONE &&
+            sh->fifo.len + sp__deque_len(&sh->deque) + (sh->next_slot != NULL) >= RELEASE_QUEUED) {
+            sp_store_relaxed(&t->resume, SP_NO_SHARD);
+        }
+        route(sh, t);
     }
-    sp__wake(t);
 }
 
 /* sp__wake for a caller that holds its thread's shard already (cur, or
