@@ -401,6 +401,8 @@ bench_stats_sum(sp_shard_stats_t *sum)
         sum->wakes_sent += s.wakes_sent;
         sum->messages += s.messages;
         sum->timers_fired += s.timers_fired;
+        sum->stalls += s.stalls;
+        sum->follows += s.follows;
     }
     return 0;
 }

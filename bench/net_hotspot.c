@@ -53,7 +53,9 @@
  * fails the case on a mismatch, so it is the same for every variant and for
  * the tokio and Go peers), process_cpu_pct= (CPU time of the whole process,
  * all threads, over the timed phase / its wall time), frames= or
- * round_trips=, and stolen= (tasks the shards stole during the phase). */
+ * round_trips=, stolen= (tasks the shards stole during the phase) and
+ * follows= (stealable tasks that moved to the shard feeding their socket,
+ * docs/design/scheduler.md). */
 #include "harness.h"
 
 #include <errno.h>
@@ -127,7 +129,7 @@ struct hs_run {
     atomic_int left;      /* clients still running */
     atomic_int first_err; /* 0, or the first failure's error */
 
-    uint64_t elapsed_ns, cpu_ns, stolen, checksum;
+    uint64_t elapsed_ns, cpu_ns, stolen, follows, checksum;
 };
 
 static uint64_t
@@ -565,6 +567,7 @@ hs_body(void *arg)
     run->elapsed_ns = t1 - t0;
     run->cpu_ns = c1 - c0;
     run->stolen = after.stolen - before.stolen;
+    run->follows = after.follows - before.follows;
     run->checksum = 0;
     for (int c = 0; c < run->nconn; c++) {
         run->checksum += run->conns[c].sum;
@@ -729,7 +732,8 @@ hs_case(bench_case_t *c, double *value)
     }
     bench_extra(c, "process_cpu_pct=%.0f",
                 100.0 * (double)run.cpu_ns / (double)run.elapsed_ns);
-    bench_extra(c, "shards=%d stolen=%" PRIu64, p->shards, run.stolen);
+    bench_extra(c, "shards=%d stolen=%" PRIu64 " follows=%" PRIu64, p->shards, run.stolen,
+                run.follows);
     if (bench_quick()) {
         bench_extra(c, "quick=1");
     }
