@@ -141,6 +141,7 @@ TEST(net_accept_emfile, 30, 0)
 TEST(net_options, 30, 0)
 TEST(net_bad_input, 30, 0)
 TEST(net_wait_on_reused_fd, 60, 0)
+TEST(net_recv_wake_race, 60, 0)
 TEST(net_stealable_follows_peer, 30, 0)
 TEST(net_pinned_never_follows, 30, 0)
 

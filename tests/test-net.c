@@ -1197,6 +1197,104 @@ test_net_wait_on_reused_fd(void)
     return test_run_main(&cfg, reused_fd_main, NULL);
 }
 
+/* --- a foreign wake racing the wake of an I/O completion ------------------ */
+
+#define RACE_ROUNDS 4000
+
+struct race_wake {
+    int rx_fd, tx_fd;
+    sp_task_t rx;
+    atomic_int stop;
+};
+
+/* Stealable, on shard 0, where yielders keep 2+ tasks queued: each of its
+ * receive completions is released to the deque (uring.c io_complete),
+ * while the sender on shard 1 unparks it at the same moment. */
+static intptr_t
+race_wake_rx(void *arg)
+{
+    struct race_wake *r = arg;
+    ASSERT_OK(sp_task_unpin());
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        unsigned char b = 0;
+        ASSERT_EQ(sp_sock_recv(r->rx_fd, &b, 1, 0), 1);
+        ASSERT_EQ(b, (unsigned char)i);
+        ASSERT_EQ(sp_sock_send(r->rx_fd, &b, 1, 0), 1);
+    }
+    return 0;
+}
+
+static intptr_t
+race_wake_tx(void *arg)
+{
+    struct race_wake *r = arg;
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        unsigned char b = (unsigned char)i, ack = 0;
+        ASSERT_EQ(sp_sock_send(r->tx_fd, &b, 1, 0), 1);
+        ASSERT_OK(sp_task_unpark(r->rx)); /* a stale token: the receiver never parks for it */
+        ASSERT_EQ(sp_sock_recv(r->tx_fd, &ack, 1, 0), 1);
+        ASSERT_EQ(ack, b);
+    }
+    return 0;
+}
+
+static intptr_t
+race_wake_yielder(void *arg)
+{
+    struct race_wake *r = arg;
+    while (!atomic_load(&r->stop)) {
+        sp_task_yield();
+    }
+    return 0;
+}
+
+static intptr_t
+race_wake_main(void *arg)
+{
+    (void)arg;
+    struct race_wake r = {0};
+    int sv[2];
+    /* Unix: no SO_INCOMING_CPU, so the receiver does not follow its sender
+     * to shard 1 and the unpark keeps coming from another thread. */
+    ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+    r.rx_fd = sv[0];
+    r.tx_fd = sv[1];
+    sp_task_t y[3], tx;
+    sp_task_attr_t at;
+    sp_task_attr_init(&at);
+    at.place = SP_PLACE_ON;
+    at.shard = 0;
+    for (int i = 0; i < 3; i++) {
+        ASSERT_OK(sp_task_spawn(&y[i], &at, race_wake_yielder, &r));
+    }
+    ASSERT_OK(sp_task_spawn(&r.rx, &at, race_wake_rx, &r));
+    at.shard = 1;
+    ASSERT_OK(sp_task_spawn(&tx, &at, race_wake_tx, &r));
+    intptr_t res = -1;
+    ASSERT_OK(sp_task_join(tx, &res));
+    ASSERT_EQ(res, 0);
+    ASSERT_OK(sp_task_join(r.rx, &res));
+    ASSERT_EQ(res, 0);
+    atomic_store(&r.stop, 1);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_OK(sp_task_join(y[i], NULL));
+    }
+    ASSERT_OK(sp_close(sv[0]));
+    ASSERT_OK(sp_close(sv[1]));
+    return 0;
+}
+
+/* Every byte arrives, in order, with no hang, while the receiver's
+ * completions are released on a busy shard and a foreign waker races each
+ * of them (review of the release: the waker that wins must still see
+ * `resume`). Run under TSan by `make test`. */
+int
+test_net_recv_wake_race(void)
+{
+    sp_config_t cfg = test_config(2);
+    return test_run_main(&cfg, race_wake_main, NULL);
+}
+
 /* --- a stealable task follows the shard that feeds its socket ------------- */
 
 #define FOLLOW_ROUNDS 512
