@@ -87,10 +87,10 @@ sp__wake(struct sp__task *t)
 /* Wake t, parked on shard sh for an I/O operation whose completion sh
  * has just dispatched on its own thread. The ring no longer needs the task
  * there, but its partner often is there (the task that sent what it
- * receives), so it stays (resume: the FIFO) unless sh has other work
- * queued already: then it goes where any woken stealable task goes (the
- * deque, or the next slot), and an idle shard may take it instead of
- * letting it wait its turn. Releasing it on an idle shard as well split
+ * receives), so it stays (resume: the FIFO) unless RELEASE_QUEUED or more
+ * other tasks are queued on sh: then it goes where any woken stealable
+ * task goes (the deque, or the next slot), and an idle shard may take it
+ * instead of letting it wait its turn. Releasing it on an idle shard as well split
  * ping-pong pairs: the other shard, spinning, stole every wake
  * (net_stealable_follows_peer). A task with a deadline keeps `resume`:
  * sp__park armed a timer on sh and must come back to remove it. resume
