@@ -1332,20 +1332,25 @@ follow_end_main(void *arg)
 
 static atomic_int follow_rounds[2][FOLLOW_ROUNDS];
 
-/* The client starts on shard 0, the server on shard 1, both stealable
- * (arg NULL) or both pinned there (arg non-NULL). Returns how many rounds
- * both received on the same shard. */
+struct follow_run {
+    int pinned;        /* in */
+    int together;      /* out: rounds both received on the same shard */
+    uint64_t follows;  /* out: the shards' follows statistic */
+};
+
+/* The client starts on shard 0, the server on shard 1, both stealable or
+ * both pinned there. */
 static intptr_t
 follow_main(void *arg)
 {
-    int pinned = arg != NULL;
+    struct follow_run *run = arg;
     int lfd, c, s;
     ASSERT_OK(tcp_pair(&lfd, &c, &s));
     ASSERT_OK(sp_tcp_set_nodelay(c, 1));
     ASSERT_OK(sp_tcp_set_nodelay(s, 1));
     struct follow_end ends[2] = {
-        {.fd = c, .first = 1, .pinned = pinned, .shard_of_round = follow_rounds[0]},
-        {.fd = s, .first = 0, .pinned = pinned, .shard_of_round = follow_rounds[1]},
+        {.fd = c, .first = 1, .pinned = run->pinned, .shard_of_round = follow_rounds[0]},
+        {.fd = s, .first = 0, .pinned = run->pinned, .shard_of_round = follow_rounds[1]},
     };
     sp_task_t tasks[2];
     for (int i = 0; i < 2; i++) {
@@ -1360,18 +1365,22 @@ follow_main(void *arg)
         ASSERT_OK(sp_task_join(tasks[i], &r));
         ASSERT_EQ(r, 0);
     }
-    int together = 0;
     for (int i = 0; i < FOLLOW_ROUNDS; i++) {
-        together += atomic_load(&follow_rounds[0][i]) == atomic_load(&follow_rounds[1][i]);
+        run->together += atomic_load(&follow_rounds[0][i]) == atomic_load(&follow_rounds[1][i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        sp_shard_stats_t st;
+        ASSERT_OK(sp_runtime_stats(sp_runtime_current(), i, &st));
+        run->follows += st.follows;
     }
     ASSERT_OK(sp_close(c));
     ASSERT_OK(sp_close(s));
     ASSERT_OK(sp_close(lfd));
-    return together;
+    return 0;
 }
 
 static TEST_OPAQUE int
-follow_run(int pinned, int *together, uint64_t *follows)
+follow_run(struct follow_run *run)
 {
     cpu_set_t allowed;
     if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 || CPU_COUNT(&allowed) < 2) {
@@ -1379,23 +1388,7 @@ follow_run(int pinned, int *together, uint64_t *follows)
     }
     sp_config_t cfg = test_config(2);
     cfg.pin_threads = 1; /* shard i on the i-th allowed CPU: distinct CPUs */
-    sp_runtime_t *rt;
-    int r = test_runtime_create(&rt, &cfg);
-    if (r != TEST_PASS) {
-        return r;
-    }
-    intptr_t result = -1;
-    ASSERT_OK(sp_runtime_block_on(rt, NULL, follow_main, pinned ? (void *)1 : NULL, &result));
-    *follows = 0;
-    for (int i = 0; i < 2; i++) {
-        sp_shard_stats_t st;
-        ASSERT_OK(sp_runtime_stats(rt, i, &st));
-        *follows += st.follows;
-    }
-    ASSERT_OK(sp_runtime_destroy(rt));
-    ASSERT_GE(result, 0);
-    *together = (int)result;
-    return TEST_PASS;
+    return test_run_main(&cfg, follow_main, run);
 }
 
 /* Two stealable tasks that talk over a loopback TCP connection, started on
@@ -1407,14 +1400,13 @@ follow_run(int pinned, int *together, uint64_t *follows)
 int
 test_net_stealable_follows_peer(void)
 {
-    int together;
-    uint64_t follows;
-    int r = follow_run(0, &together, &follows);
+    struct follow_run run = {.pinned = 0};
+    int r = follow_run(&run);
     if (r != TEST_PASS) {
         return r;
     }
-    ASSERT_GE(follows, 1);
-    ASSERT_GE(together, FOLLOW_ROUNDS / 2);
+    ASSERT_GE(run.follows, 1);
+    ASSERT_GE(run.together, FOLLOW_ROUNDS / 2);
     return TEST_PASS;
 }
 
@@ -1422,14 +1414,13 @@ test_net_stealable_follows_peer(void)
 int
 test_net_pinned_never_follows(void)
 {
-    int together;
-    uint64_t follows;
-    int r = follow_run(1, &together, &follows);
+    struct follow_run run = {.pinned = 1};
+    int r = follow_run(&run);
     if (r != TEST_PASS) {
         return r;
     }
-    ASSERT_EQ(follows, 0);
-    ASSERT_EQ(together, 0);
+    ASSERT_EQ(run.follows, 0);
+    ASSERT_EQ(run.together, 0);
     return TEST_PASS;
 }
 
