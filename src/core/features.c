@@ -16,7 +16,7 @@
 #include "core/core.h"
 
 static const char *const known[] = {"defer_taskrun", "coop_taskrun", "msg_ring", "cancel_fd",
-                                    "guard"};
+                                    "guard", "epoll_recheck"};
 
 int
 sp__feature_off(const char *name)

@@ -7,9 +7,13 @@
  * block (files, paths) run on the blocking pool. Readiness: each shard has
  * its own table, indexed by fd, of the tasks waiting on that fd (waiter
  * records on their stacks, all touched only by the shard's own thread),
- * and registers the fd in its epoll set with EPOLLONESHOT for the union of
- * their events. A fired event wakes the waiters it satisfies and re-arms
- * for the rest. */
+ * and registers the fd in its epoll set once, edge-triggered, for every
+ * event any waiter wanted: a wait on a registered fd costs no epoll_ctl.
+ * An event wakes the waiters it satisfies; the rest stay. The registration
+ * is trusted while the fd table's generation of the number is unchanged
+ * (sp_close and spindle's own fd creation change it); a number closed with
+ * close(2) and reused is caught by revalidating waits that last a round
+ * (docs/design/io.md, "epoll"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -22,12 +26,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/fdtab.h"
 #include "io/io.h"
 #include "io/op.h"
 #include "io/sys.h"
 #include "sched/sched.h"
 
 #define MAX_EVENTS 64
+/* Events in a row that find no waiter before the fd leaves this shard's
+ * set: its tasks read without waiting, or moved to another shard. */
+#define QUIET_MAX 2
+/* How often waits that trusted a registration are checked with the kernel:
+ * the longest a wait on a number reused behind spindle's back can go
+ * unanswered is two of these. */
+#define ROUND_NS (250 * SP_NSEC_PER_MSEC)
 
 /* A task waiting for readiness of one fd, on its stack. */
 struct ep_waiter {
@@ -37,12 +49,15 @@ struct ep_waiter {
     unsigned revents;  /* what fired (set before the wake) */
     int fired;
     int closed;        /* the fd is being closed: give up with -EBADF */
+    unsigned round;    /* e->round when the wait began */
+    int unchecked;     /* began on a trusted registration, not yet checked */
 };
 
 struct ep_fd {
     struct ep_waiter *head;
-    unsigned armed;    /* events registered with the kernel (0: none) */
-    int added;         /* known to the epoll set */
+    unsigned reg;      /* events of our registration (0: not in the set) */
+    uint32_t gen;      /* the fd table's generation of the number then */
+    unsigned quiet;    /* events in a row that found no waiter */
 };
 
 struct epoll_shard {
@@ -50,6 +65,11 @@ struct epoll_shard {
     struct ep_fd *fds; /* indexed by fd, grown on demand */
     int nfds;
     long waiters;      /* tasks waiting for readiness: poll must look */
+    long unchecked;    /* waiters with `unchecked` set */
+    unsigned round;    /* revalidation rounds so far */
+    unsigned polls;
+    uint64_t next_round; /* sp__now() due for the next */
+    uint64_t round_ns; /* ROUND_NS, or never (SPINDLE_FEATURES_OFF=epoll_recheck) */
     struct epoll_event evs[MAX_EVENTS]; /* fetched by wait, dispatched by poll */
     int nevs;
 };
@@ -86,6 +106,9 @@ epoll_init(struct sp__shard *sh)
         return err;
     }
     sh->ring_fd = -1;
+    /* Off, a wait that needs the recheck hangs: the tests of the paths
+     * that must not need it turn it off. */
+    e->round_ns = sp__feature_off("epoll_recheck") ? UINT64_MAX : ROUND_NS;
     sh->backend = e;
     return 0;
 }
@@ -124,32 +147,47 @@ fd_state(struct epoll_shard *e, int fd)
     return &e->fds[fd];
 }
 
-/* Register fd for the union of its waiters' events (one-shot). */
+/* Put fd in the set for `events`, edge-triggered: MOD if we believe it is
+ * there, else ADD; the other one if the kernel says we were wrong (ENOENT:
+ * the number was closed and reopened; EEXIST: a stale belief). */
 static int
-arm(struct epoll_shard *e, int fd, struct ep_fd *f)
+ctl(struct epoll_shard *e, int fd, unsigned events, int in_set)
 {
-    unsigned want = 0;
-    for (struct ep_waiter *w = f->head; w; w = w->next) {
-        want |= w->events;
+    struct epoll_event ev = {.events = events | EPOLLET, .data.u64 = (uint64_t)fd + 1};
+    int r = epoll_ctl(e->epfd, in_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+    if (r < 0 && errno == (in_set ? ENOENT : EEXIST)) {
+        r = epoll_ctl(e->epfd, in_set ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
     }
-    if (want == 0 || want == f->armed) {
-        return 0;
+    return r < 0 ? -errno : 0;
+}
+
+/* Make sure fd is registered for `want`. Returns 1 if the registration was
+ * trusted without a system call, 0 if one made or checked it, or -errno. */
+static int
+registration(struct epoll_shard *e, int fd, struct ep_fd *f, unsigned want, uint32_t gen)
+{
+    int current = f->reg && f->gen == gen;
+    if (current && (want & ~f->reg) == 0) {
+        return 1;
     }
-    struct epoll_event ev = {.events = want | EPOLLONESHOT, .data.u64 = (uint64_t)fd + 1};
-    int r = f->added ? epoll_ctl(e->epfd, EPOLL_CTL_MOD, fd, &ev) : -1;
-    if (r < 0 && (!f->added || errno == ENOENT)) {
-        /* Not in the set (new, or closed and reopened under this number). */
-        r = epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev);
-        if (r < 0 && errno == EEXIST) {
-            r = epoll_ctl(e->epfd, EPOLL_CTL_MOD, fd, &ev);
-        }
-    }
+    unsigned events = want | (current ? f->reg : 0);
+    int r = ctl(e, fd, events, current);
     if (r < 0) {
-        return -errno;
+        return r;
     }
-    f->added = 1;
-    f->armed = want;
+    f->reg = events;
+    f->gen = gen;
     return 0;
+}
+
+static void
+leave_set(struct epoll_shard *e, int fd, struct ep_fd *f)
+{
+    if (f->reg) {
+        epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
+    }
+    f->reg = 0;
+    f->quiet = 0;
 }
 
 static void
@@ -165,13 +203,43 @@ unlink_waiter(struct epoll_shard *e, struct ep_fd *f, struct ep_waiter *w)
     }
     w->next = w->prev = NULL;
     e->waiters--;
+    if (w->unchecked) {
+        w->unchecked = 0;
+        e->unchecked--;
+    }
+}
+
+/* Leave the set for an fd that none of this shard's tasks is using: so
+ * another shard's task may be closing it right now. The removal counts as
+ * a call in flight in the fd table, so that sp_close waits for it rather
+ * than close the number under it (docs/design/io.md, "close"); after a
+ * close, close(2) has dropped the registration already. */
+static void
+quit_quiet_fd(struct sp__shard *sh, struct epoll_shard *e, int fd, struct ep_fd *f)
+{
+    struct sp__fdent *fe = sp__fdtab_get(sh->rt, fd);
+    if (fe && sp_load_seqcst(&fe->gen) == f->gen && sp__fdtab_enter(fe, sh->index) == 0) {
+        leave_set(e, fd, f);
+        sp__fdtab_leave(fe);
+    }
+    f->reg = 0;
+    f->quiet = 0;
 }
 
 static void
-fire(struct epoll_shard *e, int fd, unsigned revents)
+fire(struct sp__shard *sh, struct epoll_shard *e, int fd, unsigned revents)
 {
     struct ep_fd *f = &e->fds[fd];
-    f->armed = 0; /* one-shot: the kernel disarmed it */
+    if (!f->head) {
+        /* Edge-triggered, the event is not lost to a later wait: that wait
+         * first tries its call. But a shard should not be woken for fds
+         * that other shards serve. */
+        if (++f->quiet >= QUIET_MAX) {
+            quit_quiet_fd(sh, e, fd, f);
+        }
+        return;
+    }
+    f->quiet = 0;
     unsigned any = EPOLLERR | EPOLLHUP;
     for (struct ep_waiter *w = f->head, *next; w; w = next) {
         next = w->next;
@@ -182,7 +250,50 @@ fire(struct epoll_shard *e, int fd, unsigned revents)
             sp__wake(w->task);
         }
     }
-    arm(e, fd, f);
+}
+
+/* A wait that trusted the registration is checked with the kernel once it
+ * has lasted a whole round: if the number was closed with close(2) (which
+ * drops the registration) and reused without spindle knowing, MOD fails
+ * with ENOENT and the fd is added again; if it is closed now, the waiters
+ * are woken to retry their call and meet the error. */
+static void
+revalidate(struct sp__shard *sh, struct epoll_shard *e)
+{
+    unsigned round = ++e->round;
+    for (int fd = 0; fd < e->nfds && e->unchecked > 0; fd++) {
+        struct ep_fd *f = &e->fds[fd];
+        int due = 0;
+        for (struct ep_waiter *w = f->head; w; w = w->next) {
+            due |= w->unchecked && w->round + 2 <= round;
+        }
+        if (!due) {
+            continue;
+        }
+        for (struct ep_waiter *w = f->head; w; w = w->next) {
+            if (w->unchecked) {
+                w->unchecked = 0;
+                e->unchecked--;
+            }
+        }
+        if (ctl(e, fd, f->reg, 1) < 0) {
+            f->reg = 0;
+            fire(sh, e, fd, EPOLLERR);
+        }
+    }
+}
+
+static void
+maybe_revalidate(struct sp__shard *sh, struct epoll_shard *e)
+{
+    if (e->unchecked == 0 || e->round_ns == UINT64_MAX) {
+        return;
+    }
+    uint64_t now = sp__now();
+    if (now >= e->next_round) {
+        e->next_round = now + e->round_ns;
+        revalidate(sh, e);
+    }
 }
 
 static void
@@ -195,7 +306,7 @@ dispatch_events(struct sp__shard *sh, struct epoll_shard *e)
             while (read(sh->wake_fd, &v, sizeof(v)) < 0 && errno == EINTR) {
             }
         } else if ((int)(tag - 1) < e->nfds) {
-            fire(e, (int)(tag - 1), e->evs[i].events);
+            fire(sh, e, (int)(tag - 1), e->evs[i].events);
         }
     }
     e->nevs = 0;
@@ -210,6 +321,9 @@ epoll_poll(struct sp__shard *sh)
         e->nevs = n > 0 ? n : 0;
     }
     dispatch_events(sh, e);
+    if (sp_unlikely(e->unchecked > 0) && (++e->polls & 63) == 0) {
+        maybe_revalidate(sh, e);
+    }
 }
 
 static void
@@ -219,6 +333,9 @@ epoll_wait_for(struct sp__shard *sh, uint64_t timeout_ns)
     struct timespec ts, *tsp = NULL;
     if (e->nevs > 0) {
         return; /* undispatched events: nothing to wait for */
+    }
+    if (e->unchecked > 0 && timeout_ns > e->round_ns) {
+        timeout_ns = e->round_ns; /* wake to check them */
     }
     if (timeout_ns != UINT64_MAX) {
         ts.tv_sec = (time_t)(timeout_ns / 1000000000ull);
@@ -238,6 +355,7 @@ epoll_wait_for(struct sp__shard *sh, uint64_t timeout_ns)
         n = epoll_wait(e->epfd, e->evs, MAX_EVENTS, ms);
     }
     e->nevs = n > 0 ? n : 0;
+    maybe_revalidate(sh, e);
 }
 
 /* Park t until fd is ready for `events`; returns the events that fired,
@@ -250,17 +368,20 @@ wait_ready(struct sp__shard *sh, struct sp__task *t, int fd, unsigned events)
     if (!f) {
         return fd < 0 ? -EBADF : -ENOMEM;
     }
-    struct ep_waiter w = {.task = t, .events = events, .next = f->head};
+    struct sp__fdent *fe = sp__fdtab_get(sh->rt, fd);
+    int r = registration(e, fd, f, events, fe ? sp_load_seqcst(&fe->gen) : 0);
+    if (r < 0) {
+        return r; /* e.g. -EPERM: a regular file cannot be polled */
+    }
+    struct ep_waiter w = {.task = t, .events = events, .next = f->head, .round = e->round,
+                          .unchecked = r};
     if (f->head) {
         f->head->prev = &w;
     }
     f->head = &w;
     e->waiters++;
-    int r = arm(e, fd, f);
-    if (r < 0) {
-        unlink_waiter(e, f, &w);
-        return r; /* e.g. -EPERM: a regular file cannot be polled */
-    }
+    e->unchecked += r;
+    f->quiet = 0;
     int err = 0;
     while (!w.fired && err == 0) {
         /* Readiness is reported to this shard's epoll set: stay here. */
@@ -272,16 +393,6 @@ wait_ready(struct sp__shard *sh, struct sp__task *t, int fd, unsigned events)
         /* Other tasks may have grown the table while we were parked. */
         f = &e->fds[fd];
         unlink_waiter(e, f, &w);
-        if (!f->head) {
-            /* The kernel may still hold the one-shot armed, but nothing in
-             * this table says when the fd is closed: a close with no call
-             * in flight skips cancel_fd, and close(2) drops the
-             * registration. Trusting `armed` then, the next waiter on a
-             * file reopened under this number with the same events would
-             * skip arm() and never be woken. So the next arm() re-arms
-             * (MOD, or ADD after ENOENT). */
-            f->armed = 0;
-        }
         return err;
     }
     return w.closed ? -EBADF : (long)w.revents;
@@ -351,6 +462,13 @@ epoll_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
 {
     const struct sp__opdef *d = &sp__opdefs[op];
     if (op == SP_OP_POLL) {
+        /* Edge-triggered: a wait must follow an attempt that found the fd
+         * not ready, or it could wait for an edge that came before. */
+        struct pollfd p = {.fd = a->fd, .events = (short)a->flags};
+        int n = poll(&p, 1, 0);
+        if (n != 0) {
+            return n < 0 ? -errno : (p.revents & POLLNVAL ? -EBADF : p.revents);
+        }
         return wait_ready(sh, t, a->fd, (unsigned)a->flags);
     }
     if (may_block(op, a)) {
@@ -412,11 +530,7 @@ epoll_cancel_fd(struct sp__shard *sh, int fd)
         unlink_waiter(e, f, w);
         sp__wake(w->task);
     }
-    if (f->added) {
-        epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
-    }
-    f->added = 0;
-    f->armed = 0;
+    leave_set(e, fd, f);
 }
 
 static void

@@ -97,6 +97,17 @@ sp__fdtab_leave(struct sp__fdent *e)
 }
 
 void
+sp__fdtab_renew(struct sp_runtime *rt, int fd)
+{
+    struct sp__fdent *e = sp__fdtab_get(rt, fd);
+    if (e) {
+        /* seq_cst (a locked add on x86 either way): a shard that reads the
+         * number's generation after learning of the new file must see it. */
+        sp_fetch_add_seqcst(&e->gen, 1);
+    }
+}
+
+void
 sp__fdtab_destroy(struct sp_runtime *rt)
 {
     struct sp__fdtab *tab = sp_load_acquire(&rt->fdtab);

@@ -126,6 +126,9 @@ sp__io_do(enum sp__opcode op, struct sp__io_args *a)
         r = op == SP_OP_READ && a->off >= 0 ? read_at(sh, t, a) : rt->be->io(sh, t, op, a);
     }
     t->last_send_fd = op == SP_OP_SEND ? a->fd : -1;
+    if ((op == SP_OP_ACCEPT || op == SP_OP_OPENAT) && r >= 0) {
+        sp__fdtab_renew(rt, (int)r);
+    }
     if (fe) {
         if (r == -ECANCELED && sp_load_seqcst(&fe->closing) && !sp__suspend_result(t)) {
             r = -EBADF; /* cancelled by sp_close, not by our own cancel */
@@ -203,6 +206,9 @@ sp_close(int fd)
             drain_fd(rt, fe, fd);
         }
         sp_store_relaxed(&fe->shards, 0);
+        /* Before close(2): a wait on a file that reuses the number comes
+         * after it and must see the change (epoll.c, registration). */
+        sp_fetch_add_seqcst(&fe->gen, 1);
     }
     int r = close(fd);
     int err = r < 0 ? -errno : 0;

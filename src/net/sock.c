@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "io/fdtab.h"
 #include "io/io.h"
 #include "net/net.h"
 #include "spindle/io.h"
@@ -38,7 +39,11 @@ sp__sock_create(const char *who, int family, int type)
     }
     int flags = SOCK_CLOEXEC | (sp__sock_is_epoll() ? SOCK_NONBLOCK : 0);
     int fd = socket(family, type | flags, 0);
-    return fd < 0 ? -errno : fd;
+    if (fd < 0) {
+        return -errno;
+    }
+    sp__fdtab_renew(sp__task_current()->rt, fd);
+    return fd;
 }
 
 long
