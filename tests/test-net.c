@@ -1309,6 +1309,71 @@ test_net_wait_after_close2_reuse(void)
     return test_run_main(&cfg, close2_reuse_main, NULL);
 }
 
+/* --- deferred receives (epoll) ------------------------------------------ */
+
+struct deferred_rx {
+    int fd;
+    atomic_int second; /* the receiver is about to make its second receive */
+};
+
+/* Receives a byte (waiting for it, so the epoll backend defers the next
+ * receive on this fd), then receives again until cancelled. */
+static intptr_t
+deferred_rx_task(void *arg)
+{
+    struct deferred_rx *d = arg;
+    char b;
+    ASSERT_EQ(sp_sock_recv(d->fd, &b, 1, 0), 1);
+    atomic_store(&d->second, 1);
+    return sp_sock_recv(d->fd, &b, 1, 0);
+}
+
+/* A receive deferred to the shard's next poll is cancelled by a task that
+ * runs before that poll (one shard: the canceller is next in the run
+ * queue). It must return -ECANCELED and leave the shard's list of deferred
+ * receives whole: later receives on the fd, deferred again, must work. */
+static intptr_t
+cancel_deferred_main(void *arg)
+{
+    (void)arg;
+    int lfd, c, s;
+    ASSERT_OK(tcp_pair(&lfd, &c, &s));
+    for (int round = 0; round < 3; round++) {
+        struct deferred_rx d = {.fd = s};
+        sp_task_t rx;
+        ASSERT_OK(sp_task_spawn(&rx, NULL, deferred_rx_task, &d));
+        ASSERT_OK(sp_sleep_ns(2 * SP_NSEC_PER_MSEC)); /* let it wait first (not required) */
+        ASSERT_EQ(sp_sock_send(c, "x", 1, 0), 1);
+        while (!atomic_load(&d.second)) {
+            ASSERT_OK(sp_task_yield());
+        }
+        ASSERT_OK(sp_task_cancel(rx));
+        intptr_t res = 0;
+        ASSERT_OK(sp_task_join(rx, &res));
+        ASSERT_EQ(res, -ECANCELED);
+    }
+    /* A receive after them, deferred or not, still gets its data. */
+    sp_task_t tk;
+    ASSERT_OK(sp_task_spawn(&tk, NULL, write_two_later, (void *)(intptr_t)c));
+    char b[2];
+    sp_task_set_deadline(sp_now_ns() + 20 * SP_NSEC_PER_SEC); /* a bound, not a measure */
+    ASSERT_EQ(sp_sock_recv_exact(s, b, 2, NULL), 2);
+    sp_task_set_deadline(SP_DEADLINE_NONE);
+    ASSERT_EQ(b[0], 'a');
+    ASSERT_OK(sp_task_join(tk, NULL));
+    ASSERT_OK(sp_close(c));
+    ASSERT_OK(sp_close(s));
+    ASSERT_OK(sp_close(lfd));
+    return 0;
+}
+
+int
+test_net_cancel_deferred_receive(void)
+{
+    sp_config_t cfg = test_config(1);
+    return test_run_main(&cfg, cancel_deferred_main, NULL);
+}
+
 /* --- a foreign wake racing the wake of an I/O completion ------------------ */
 
 #define RACE_ROUNDS 4000

@@ -40,6 +40,12 @@
  * the longest a wait on a number reused behind spindle's back can go
  * unanswered is two of these. */
 #define ROUND_NS (250 * SP_NSEC_PER_MSEC)
+/* Deferred receives (see defer_receive): the score at which an fd's
+ * receives stop being deferred is 0, its ceiling RR_MAX; one receive in
+ * PROBE_EVERY tries at once all the same, to see whether data now waits
+ * for it (a stream) and deferring is wasted. */
+#define RR_MAX 3
+#define PROBE_EVERY 16
 
 /* A task waiting for readiness of one fd, on its stack. */
 struct ep_waiter {
@@ -58,6 +64,15 @@ struct ep_fd {
     unsigned reg;      /* events of our registration (0: not in the set) */
     uint32_t gen;      /* the fd table's generation of the number then */
     unsigned quiet;    /* events in a row that found no waiter */
+    unsigned rr;       /* receives' score: > 0 defers them (defer_receive) */
+    unsigned recvs;    /* receives here, for the probes */
+};
+
+/* A task whose receive waits for the next poll (defer_receive). */
+struct ep_deferred {
+    struct ep_deferred *next;
+    struct sp__task *task;
+    int woken;
 };
 
 struct epoll_shard {
@@ -66,6 +81,7 @@ struct epoll_shard {
     int nfds;
     long waiters;      /* tasks waiting for readiness: poll must look */
     long unchecked;    /* waiters with `unchecked` set */
+    struct ep_deferred *deferred, **deferred_tail; /* woken by the next poll */
     unsigned round;    /* revalidation rounds so far */
     unsigned polls;
     uint64_t next_round; /* sp__now() due for the next */
@@ -109,6 +125,7 @@ epoll_init(struct sp__shard *sh)
     /* Off, a wait that needs the recheck hangs: the tests of the paths
      * that must not need it turn it off. */
     e->round_ns = sp__feature_off("epoll_recheck") ? UINT64_MAX : ROUND_NS;
+    e->deferred_tail = &e->deferred;
     sh->backend = e;
     return 0;
 }
@@ -321,6 +338,17 @@ epoll_poll(struct sp__shard *sh)
         e->nevs = n > 0 ? n : 0;
     }
     dispatch_events(sh, e);
+    /* After the events: a deferred receive then runs behind the tasks
+     * that this poll woke, which may be about to send its data. */
+    struct ep_deferred *d = e->deferred;
+    e->deferred = NULL;
+    e->deferred_tail = &e->deferred;
+    while (d) {
+        struct ep_deferred *next = d->next;
+        d->woken = 1;
+        sp__wake_released(sh, d->task); /* nothing of it is ours now */
+        d = next;
+    }
     if (sp_unlikely(e->unchecked > 0) && (++e->polls & 63) == 0) {
         maybe_revalidate(sh, e);
     }
@@ -331,8 +359,8 @@ epoll_wait_for(struct sp__shard *sh, uint64_t timeout_ns)
 {
     struct epoll_shard *e = sh->backend;
     struct timespec ts, *tsp = NULL;
-    if (e->nevs > 0) {
-        return; /* undispatched events: nothing to wait for */
+    if (e->nevs > 0 || e->deferred) {
+        return; /* undispatched events, or receives the next poll resumes */
     }
     if (e->unchecked > 0 && timeout_ns > e->round_ns) {
         timeout_ns = e->round_ns; /* wake to check them */
@@ -430,6 +458,60 @@ may_block(int op, const struct sp__io_args *a)
     return fstat(a->fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
 }
 
+/* A receive on a socket whose last receives found no data at once, as in a
+ * request and its reply, waits for the shard's next poll before it tries:
+ * the peer's task, if this shard serves it, then runs first, woken by that
+ * poll or queued already, and the data is there when the receive tries.
+ * It is what the uring backend gets from putting receives in the SQ after
+ * the sends of the same loop iteration (uring.c, flush_deferred): on one
+ * shard, a request and its reply then cost a send and a receive each, no
+ * failed receive and no epoll_wait (echo round trip 8 -> 4 system calls).
+ * A receive that found data at once (a stream) sets the score to 0; one
+ * that found none, to at least 1; a deferred one that found data raises it
+ * and one that found none lowers it. Returns 1 if the receive was
+ * deferred, 0 if not, or the task's -ECANCELED / -ETIMEDOUT. */
+static int
+defer_receive(struct sp__shard *sh, struct epoll_shard *e, struct sp__task *t, struct ep_fd *f)
+{
+    if (f->rr == 0 || ++f->recvs % PROBE_EVERY == 0) {
+        return 0;
+    }
+    struct ep_deferred d = {.task = t};
+    *e->deferred_tail = &d;
+    e->deferred_tail = &d.next;
+    int err = 0;
+    while (!d.woken && err == 0) {
+        sp_store_relaxed(&t->resume, sh->index); /* the list is this shard's */
+        err = sp__park(SP_DEADLINE_NONE);
+    }
+    sp_store_relaxed(&t->resume, SP_NO_SHARD);
+    if (!d.woken) {
+        struct ep_deferred **pp = &e->deferred;
+        while (*pp != &d) {
+            pp = &(*pp)->next;
+        }
+        *pp = d.next;
+        if (!d.next) {
+            e->deferred_tail = pp;
+        }
+        return err;
+    }
+    return 1;
+}
+
+static void
+score_receive(struct ep_fd *f, int deferred, long r)
+{
+    int got = r != -EAGAIN && r != -EWOULDBLOCK;
+    if (!deferred) {
+        f->rr = got ? 0 : f->rr > 0 ? f->rr : 1;
+    } else if (got) {
+        f->rr += f->rr < RR_MAX;
+    } else {
+        f->rr -= f->rr > 0;
+    }
+}
+
 static long
 connect_nb(struct sp__shard *sh, struct sp__task *t, struct sp__io_args *a)
 {
@@ -498,10 +580,24 @@ epoll_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
         }
         check_ready = !(fl & O_NONBLOCK);
     }
-    for (;;) {
+    int receive = op == SP_OP_RECV || op == SP_OP_RECVMSG;
+    struct ep_fd *f = receive ? fd_state(sh->backend, a->fd) : NULL;
+    int deferred = 0;
+    if (f) {
+        deferred = defer_receive(sh, sh->backend, t, f);
+        if (deferred < 0) {
+            return deferred;
+        }
+    }
+    for (int first = 1;; first = 0) {
         long r;
         if (!check_ready) {
             r = d->sync(&b);
+            if (f && first) {
+                /* The table may have grown while the task was deferred. */
+                f = fd_state(sh->backend, a->fd);
+                score_receive(f, deferred, r);
+            }
         } else {
             struct pollfd p = {.fd = a->fd, .events = (short)d->poll};
             r = poll(&p, 1, 0) == 1 ? d->sync(&b) : -EAGAIN;
