@@ -1374,6 +1374,43 @@ test_net_cancel_deferred_receive(void)
     return test_run_main(&cfg, cancel_deferred_main, NULL);
 }
 
+/* The same receive, closed with sp_close by a task that runs before the
+ * poll: the close's cancel_fd finds no waiter (the receiver is deferred,
+ * not waiting), and the receiver, resumed by the poll, finds no data and
+ * would wait for ever, and the close with it. It must give up with -EBADF
+ * (the call was on the file being closed), and the close must finish. */
+static intptr_t
+close_deferred_main(void *arg)
+{
+    (void)arg;
+    int lfd, c, s;
+    ASSERT_OK(tcp_pair(&lfd, &c, &s));
+    struct deferred_rx d = {.fd = s};
+    sp_task_t rx;
+    ASSERT_OK(sp_task_spawn(&rx, NULL, deferred_rx_task, &d));
+    ASSERT_OK(sp_sleep_ns(2 * SP_NSEC_PER_MSEC)); /* let it wait first (not required) */
+    ASSERT_EQ(sp_sock_send(c, "x", 1, 0), 1);
+    while (!atomic_load(&d.second)) {
+        ASSERT_OK(sp_task_yield());
+    }
+    sp_task_set_deadline(sp_now_ns() + 20 * SP_NSEC_PER_SEC); /* a bound, not a measure */
+    ASSERT_OK(sp_close(s));
+    sp_task_set_deadline(SP_DEADLINE_NONE);
+    intptr_t res = 0;
+    ASSERT_OK(sp_task_join(rx, &res));
+    ASSERT_EQ(res, -EBADF);
+    ASSERT_OK(sp_close(c));
+    ASSERT_OK(sp_close(lfd));
+    return 0;
+}
+
+int
+test_net_close_deferred_receive(void)
+{
+    sp_config_t cfg = test_config(1);
+    return test_run_main(&cfg, close_deferred_main, NULL);
+}
+
 /* --- a foreign wake racing the wake of an I/O completion ------------------ */
 
 #define RACE_ROUNDS 4000

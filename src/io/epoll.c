@@ -410,6 +410,15 @@ wait_ready(struct sp__shard *sh, struct sp__task *t, int fd, unsigned events)
     e->waiters++;
     e->unchecked += r;
     f->quiet = 0;
+    if (fe && sp_load_seqcst(&fe->closing)) {
+        /* An sp_close is under way and its cancel_fd may have run here
+         * already, while this task was queued holding its in-flight count
+         * (woken, or deferred): it would never wake this waiter, and the
+         * close would wait for us for ever. A cancel_fd still to come runs
+         * on this thread after we park, and sees the waiter. */
+        unlink_waiter(e, f, &w);
+        return -EBADF;
+    }
     int err = 0;
     while (!w.fired && err == 0) {
         /* Readiness is reported to this shard's epoll set: stay here. */
