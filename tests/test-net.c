@@ -1150,13 +1150,14 @@ send_one_later(void *arg)
     return 0;
 }
 
-/* A receive that times out leaves the epoll backend's one-shot armed for
- * its fd; the fd is then closed with nothing in flight, and an accept
- * gets the same number. A receive on the accepted socket must still be
- * woken by its data (it was not: the shard's table still said "armed" for
- * a registration close(2) had dropped, so the wait registered nothing; a
- * connect heals the entry with its wait for POLLOUT, an accept does not).
- * One shard, so that both waits use the same table. */
+/* A receive that times out leaves the fd registered in the epoll
+ * backend's table; the fd is then closed with nothing in flight (close(2)
+ * drops the kernel's registration), and an accept gets the same number. A
+ * receive on the accepted socket must still be woken by its data. It was
+ * not once (the table still said "armed" for a registration close(2) had
+ * dropped); now sp_close and the accept each change the number's
+ * generation, and the test runs without the recheck that would mask a
+ * miss. One shard, so that both waits use the same table. */
 static intptr_t
 reused_fd_main(void *arg)
 {
