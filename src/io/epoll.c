@@ -40,11 +40,14 @@
  * the longest a wait on a number reused behind spindle's back can go
  * unanswered is two of these. */
 #define ROUND_NS (250 * SP_NSEC_PER_MSEC)
-/* Deferred receives (see defer_receive): the score at which an fd's
- * receives stop being deferred is 0, its ceiling RR_MAX; one receive in
- * PROBE_EVERY tries at once all the same, to see whether data now waits
- * for it (a stream) and deferring is wasted. */
+/* Deferred receives (see defer_receive): an fd's score rises to at most
+ * RR_MAX; a deferral that found nothing at score 1 sends it down to
+ * -RR_COOLDOWN, so that a peer that answers late (another machine) costs
+ * one wasted deferral per RR_COOLDOWN + 2 receives, not every other one.
+ * One receive in PROBE_EVERY tries at once all the same, to see whether
+ * data now waits for it (a stream) and deferring is wasted. */
 #define RR_MAX 3
+#define RR_COOLDOWN 4
 #define PROBE_EVERY 16
 
 /* A task waiting for readiness of one fd, on its stack. */
@@ -64,7 +67,7 @@ struct ep_fd {
     unsigned reg;      /* events of our registration (0: not in the set) */
     uint32_t gen;      /* the fd table's generation of the number then */
     unsigned quiet;    /* events in a row that found no waiter */
-    unsigned rr;       /* receives' score: > 0 defers them (defer_receive) */
+    int rr;            /* receives' score: > 0 defers them (defer_receive) */
     unsigned recvs;    /* receives here, for the probes */
 };
 
@@ -475,14 +478,15 @@ may_block(int op, const struct sp__io_args *a)
  * the sends of the same loop iteration (uring.c, flush_deferred): on one
  * shard, a request and its reply then cost a send and a receive each, no
  * failed receive and no epoll_wait (echo round trip 8 -> 4 system calls).
- * A receive that found data at once (a stream) sets the score to 0; one
- * that found none, to at least 1; a deferred one that found data raises it
- * and one that found none lowers it. Returns 1 if the receive was
+ * A receive that found data at once (a stream) ends deferring (score 0 or
+ * below); one that found none raises the score by one, up to 1; a
+ * deferred one that found data raises it, one that found none lowers it,
+ * from 1 into a cool-down (RR_COOLDOWN). Returns 1 if the receive was
  * deferred, 0 if not, or the task's -ECANCELED / -ETIMEDOUT. */
 static int
 defer_receive(struct sp__shard *sh, struct epoll_shard *e, struct sp__task *t, struct ep_fd *f)
 {
-    if (f->rr == 0 || ++f->recvs % PROBE_EVERY == 0) {
+    if (f->rr <= 0 || ++f->recvs % PROBE_EVERY == 0) {
         return 0;
     }
     struct ep_deferred d = {.task = t};
@@ -513,11 +517,11 @@ score_receive(struct ep_fd *f, int deferred, long r)
 {
     int got = r != -EAGAIN && r != -EWOULDBLOCK;
     if (!deferred) {
-        f->rr = got ? 0 : f->rr > 0 ? f->rr : 1;
+        f->rr = got ? (f->rr < 0 ? f->rr : 0) : f->rr + (f->rr < 1);
     } else if (got) {
         f->rr += f->rr < RR_MAX;
     } else {
-        f->rr -= f->rr > 0;
+        f->rr = f->rr > 1 ? f->rr - 1 : -RR_COOLDOWN;
     }
 }
 
