@@ -601,15 +601,20 @@ epoll_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
         if (deferred < 0) {
             return deferred;
         }
+        /* Woken released, the task may run on another shard now: from
+         * here on, that shard's table. */
+        sh = sp__shard_current();
     }
     for (int first = 1;; first = 0) {
         long r;
         if (!check_ready) {
             r = d->sync(&b);
             if (f && first) {
-                /* The table may have grown while the task was deferred. */
+                /* Another table, or this one grown while deferred. */
                 f = fd_state(sh->backend, a->fd);
-                score_receive(f, deferred, r);
+                if (f) {
+                    score_receive(f, deferred, r);
+                }
             }
         } else {
             struct pollfd p = {.fd = a->fd, .events = (short)d->poll};
