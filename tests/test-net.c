@@ -1141,12 +1141,13 @@ bad_input_main(void *arg)
 
 /* --- a wait on a number reused after a wait that timed out ----------------- */
 
+/* Writes "ab" to fd (a socket), once the receiver is likely waiting. */
 static intptr_t
-send_one_later(void *arg)
+write_two_later(void *arg)
 {
     int fd = (int)(intptr_t)arg;
-    sp_task_yield(); /* let the receiver park first (not required) */
-    ASSERT_EQ(sp_sock_send(fd, "y", 1, 0), 1);
+    ASSERT_OK(sp_sleep_ns(5 * SP_NSEC_PER_MSEC)); /* let the receiver wait first (not required) */
+    ASSERT_EQ(sp_write(fd, "ab", 2), 2);
     return 0;
 }
 
@@ -1178,12 +1179,12 @@ reused_fd_main(void *arg)
     s = sp_tcp_accept(lfd, NULL);
     ASSERT_EQ(s, old);
     sp_task_t tk;
-    ASSERT_OK(sp_task_spawn(&tk, NULL, send_one_later, (void *)(intptr_t)c));
+    ASSERT_OK(sp_task_spawn(&tk, NULL, write_two_later, (void *)(intptr_t)c));
     /* A bound, not a measure: its expiry means the wake was lost. */
     sp_task_set_deadline(sp_now_ns() + 20 * SP_NSEC_PER_SEC);
     ASSERT_EQ(sp_sock_recv(s, &b, 1, 0), 1);
     sp_task_set_deadline(SP_DEADLINE_NONE);
-    ASSERT_EQ(b, 'y');
+    ASSERT_EQ(b, 'a');
     ASSERT_OK(sp_task_join(tk, NULL));
     ASSERT_OK(sp_close(c));
     ASSERT_OK(sp_close(s));
@@ -1221,16 +1222,6 @@ test_net_wait_on_reused_fd(void)
 }
 
 /* --- edge-triggered waits (epoll) ----------------------------------------- */
-
-/* Writes "ab" to fd (a socket), once the receiver is likely waiting. */
-static intptr_t
-write_two_later(void *arg)
-{
-    int fd = (int)(intptr_t)arg;
-    ASSERT_OK(sp_sleep_ns(5 * SP_NSEC_PER_MSEC)); /* let the receiver wait first (not required) */
-    ASSERT_EQ(sp_write(fd, "ab", 2), 2);
-    return 0;
-}
 
 /* A receive waits and is woken by the edge of two bytes, and takes one. A
  * poll for the rest must answer at once: no new edge will ever come for
@@ -1329,6 +1320,22 @@ deferred_rx_task(void *arg)
     return sp_sock_recv(d->fd, &b, 1, 0);
 }
 
+/* Spawns the receiver of d, feeds its first receive through peer fd c,
+ * and returns once the receiver is about to make its second: on one shard,
+ * deferred and parked until the next poll, with the caller next in the run
+ * queue. */
+static int
+start_deferred_rx(int c, struct deferred_rx *d, sp_task_t *rx)
+{
+    ASSERT_OK(sp_task_spawn(rx, NULL, deferred_rx_task, d));
+    ASSERT_OK(sp_sleep_ns(2 * SP_NSEC_PER_MSEC)); /* let it wait first (not required) */
+    ASSERT_EQ(sp_sock_send(c, "x", 1, 0), 1);
+    while (!atomic_load(&d->second)) {
+        ASSERT_OK(sp_task_yield());
+    }
+    return 0;
+}
+
 /* A receive deferred to the shard's next poll is cancelled by a task that
  * runs before that poll (one shard: the canceller is next in the run
  * queue). It must return -ECANCELED and leave the shard's list of deferred
@@ -1342,12 +1349,7 @@ cancel_deferred_main(void *arg)
     for (int round = 0; round < 3; round++) {
         struct deferred_rx d = {.fd = s};
         sp_task_t rx;
-        ASSERT_OK(sp_task_spawn(&rx, NULL, deferred_rx_task, &d));
-        ASSERT_OK(sp_sleep_ns(2 * SP_NSEC_PER_MSEC)); /* let it wait first (not required) */
-        ASSERT_EQ(sp_sock_send(c, "x", 1, 0), 1);
-        while (!atomic_load(&d.second)) {
-            ASSERT_OK(sp_task_yield());
-        }
+        ASSERT_OK(start_deferred_rx(c, &d, &rx));
         ASSERT_OK(sp_task_cancel(rx));
         intptr_t res = 0;
         ASSERT_OK(sp_task_join(rx, &res));
@@ -1388,12 +1390,7 @@ close_deferred_main(void *arg)
     ASSERT_OK(tcp_pair(&lfd, &c, &s));
     struct deferred_rx d = {.fd = s};
     sp_task_t rx;
-    ASSERT_OK(sp_task_spawn(&rx, NULL, deferred_rx_task, &d));
-    ASSERT_OK(sp_sleep_ns(2 * SP_NSEC_PER_MSEC)); /* let it wait first (not required) */
-    ASSERT_EQ(sp_sock_send(c, "x", 1, 0), 1);
-    while (!atomic_load(&d.second)) {
-        ASSERT_OK(sp_task_yield());
-    }
+    ASSERT_OK(start_deferred_rx(c, &d, &rx));
     sp_task_set_deadline(sp_now_ns() + 20 * SP_NSEC_PER_SEC); /* a bound, not a measure */
     ASSERT_OK(sp_close(s));
     sp_task_set_deadline(SP_DEADLINE_NONE);

@@ -237,9 +237,9 @@ unlink_waiter(struct epoll_shard *e, struct ep_fd *f, struct ep_waiter *w)
 static void
 quit_quiet_fd(struct sp__shard *sh, struct epoll_shard *e, int fd, struct ep_fd *f)
 {
-    struct sp__fdent *fe = sp__fdtab_get(sh->rt, fd);
+    struct sp__fdent *fe = f->reg ? sp__fdtab_get(sh->rt, fd) : NULL;
     if (fe && sp_load_seqcst(&fe->gen) == f->gen && sp__fdtab_enter(fe, sh->index) == 0) {
-        leave_set(e, fd, f);
+        epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
         sp__fdtab_leave(fe);
     }
     f->reg = 0;
@@ -601,20 +601,19 @@ epoll_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
         if (deferred < 0) {
             return deferred;
         }
-        /* Woken released, the task may run on another shard now: from
-         * here on, that shard's table. */
-        sh = sp__shard_current();
+        if (deferred) {
+            /* Woken released, the task may run on another shard now: from
+             * here on, that shard's table (or this one, grown meanwhile). */
+            sh = sp__shard_current();
+            f = fd_state(sh->backend, a->fd);
+        }
     }
     for (int first = 1;; first = 0) {
         long r;
         if (!check_ready) {
             r = d->sync(&b);
             if (f && first) {
-                /* Another table, or this one grown while deferred. */
-                f = fd_state(sh->backend, a->fd);
-                if (f) {
-                    score_receive(f, deferred, r);
-                }
+                score_receive(f, deferred, r);
             }
         } else {
             struct pollfd p = {.fd = a->fd, .events = (short)d->poll};

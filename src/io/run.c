@@ -208,7 +208,7 @@ sp_close(int fd)
         sp_store_relaxed(&fe->shards, 0);
         /* Before close(2): a wait on a file that reuses the number comes
          * after it and must see the change (epoll.c, registration). */
-        sp_fetch_add_seqcst(&fe->gen, 1);
+        sp__fdtab_renew(rt, fd);
     }
     int r = close(fd);
     int err = r < 0 ? -errno : 0;
