@@ -24,11 +24,13 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "arch/context.h" /* the bare-task peer uses spindle's switch */
 #include "harness.h"
 
 #define RTT_MSG 256
@@ -409,6 +411,196 @@ ur_case(bench_case_t *c, double *value)
     return 0;
 }
 
+/* --- peer: two bare tasks on one ring (round-trip workload) -------------- */
+
+/* The least a stackful-task runtime can pay on this workload: the same
+ * serve() and drive() as spindle's tasks run, each on its own stack and
+ * switched with spindle's own context switch, over one ring that is
+ * submitted once per loop iteration with sends ahead of receives (as
+ * spindle orders them). Nothing else: no scheduler, fd table, deadlines,
+ * cancellation or stealing. liburing-raw to this is what having tasks
+ * costs at all; this to spindle is what the runtime adds. */
+
+#define BT_STACK (64 * 1024)
+
+typedef struct bt_task {
+    struct sp__ctx ctx;
+    const ne_io_t *io;
+    int fd, rc, done;
+    int op;       /* IORING_OP_SEND / IORING_OP_RECV to submit, or -1 */
+    int queued;   /* its SQE is in the ring */
+    int runnable;
+    void *buf;
+    size_t len;
+    int res;
+} bt_task_t;
+
+static struct {
+    struct sp__ctx loop;
+    bt_task_t *cur;
+} bt;
+
+static int
+bt_io(int op, int fd, void *buf, size_t len)
+{
+    bt_task_t *t = bt.cur;
+    t->op = op;
+    t->fd = fd;
+    t->buf = buf;
+    t->len = len;
+    t->queued = 0;
+    sp__ctx_jump(&t->ctx, &bt.loop, 0);
+    return t->res;
+}
+
+static ssize_t
+bt_send_all(int fd, const void *buf, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        int r = bt_io(IORING_OP_SEND, fd, (char *)buf + done, len - done);
+        if (r <= 0) {
+            return r < 0 ? r : -EPIPE;
+        }
+        done += (size_t)r;
+    }
+    return (ssize_t)len;
+}
+
+static ssize_t
+bt_recv_exact(int fd, void *buf, size_t len)
+{
+    for (size_t got = 0; got < len;) {
+        int r = bt_io(IORING_OP_RECV, fd, (char *)buf + got, len - got);
+        if (r <= 0) {
+            return r < 0 ? r : (ssize_t)got;
+        }
+        got += (size_t)r;
+    }
+    return (ssize_t)len;
+}
+
+static const ne_io_t BT_IO = {bt_send_all, bt_recv_exact};
+
+static void
+bt_server(void *arg)
+{
+    bt_task_t *t = arg;
+    t->rc = serve(t->io, t->fd, 0, rounds_of(0));
+    t->done = 1;
+    sp__ctx_jump(&t->ctx, &bt.loop, 1);
+}
+
+static void
+bt_client(void *arg)
+{
+    bt_task_t *t = arg;
+    t->rc = drive(t->io, t->fd, 0, rounds_of(0));
+    t->done = 1;
+    sp__ctx_jump(&t->ctx, &bt.loop, 1);
+}
+
+/* Queue the waiting operations of kind op (sends first, then receives). */
+static void
+bt_queue(struct io_uring *ring, bt_task_t *ts, int n, int op)
+{
+    for (int i = 0; i < n; i++) {
+        bt_task_t *t = &ts[i];
+        if (t->done || t->op != op || t->queued) {
+            continue;
+        }
+        struct io_uring_sqe *s = io_uring_get_sqe(ring);
+        if (op == IORING_OP_SEND) {
+            io_uring_prep_send(s, t->fd, t->buf, t->len, MSG_NOSIGNAL);
+        } else {
+            io_uring_prep_recv(s, t->fd, t->buf, t->len, 0);
+        }
+        io_uring_sqe_set_data(s, t);
+        t->queued = 1;
+    }
+}
+
+static int
+bt_loop(struct io_uring *ring, bt_task_t *ts, int n)
+{
+    for (;;) {
+        int live = 0;
+        for (int i = 0; i < n; i++) {
+            if (ts[i].runnable && !ts[i].done) {
+                ts[i].runnable = 0;
+                bt.cur = &ts[i];
+                sp__ctx_jump(&bt.loop, &ts[i].ctx, 0);
+            }
+            live += !ts[i].done;
+        }
+        if (!live) {
+            return 0;
+        }
+        bt_queue(ring, ts, n, IORING_OP_SEND);
+        bt_queue(ring, ts, n, IORING_OP_RECV);
+        int rc = io_uring_submit_and_wait(ring, 1);
+        if (rc < 0) {
+            return rc;
+        }
+        struct io_uring_cqe *cqe;
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(ring, head, cqe)
+        {
+            bt_task_t *t = io_uring_cqe_get_data(cqe);
+            t->res = cqe->res;
+            t->op = -1;
+            t->runnable = 1;
+            seen++;
+        }
+        io_uring_cq_advance(ring, seen);
+    }
+}
+
+static int
+bt_case(bench_case_t *c, double *value)
+{
+    const ne_params_t *p = c->arg;
+    int cfd, sfd, rc = plain_pair(&cfd, &sfd);
+    if (rc < 0) {
+        return rc;
+    }
+    struct io_uring ring;
+    char *stacks = aligned_alloc(64, 2 * BT_STACK);
+    if (!stacks || (rc = io_uring_queue_init(8, &ring, 0)) < 0) {
+        free(stacks);
+        close(cfd);
+        close(sfd);
+        return stacks ? rc : -ENOMEM;
+    }
+    bt_task_t ts[2];
+    memset(ts, 0, sizeof(ts));
+    void (*entry[2])(void *) = {bt_server, bt_client};
+    int fds[2] = {sfd, cfd};
+    for (int i = 0; i < 2; i++) {
+        ts[i].io = &BT_IO;
+        ts[i].fd = fds[i];
+        ts[i].op = -1;
+        ts[i].runnable = 1;
+        ts[i].ctx.stack_lo = stacks + i * BT_STACK;
+        ts[i].ctx.stack_size = BT_STACK;
+        sp__ctx_init(&ts[i].ctx, stacks + (i + 1) * BT_STACK, entry[i], &ts[i]);
+    }
+    uint64_t t0 = bench_now_ns();
+    rc = bt_loop(&ring, ts, 2);
+    uint64_t ns = bench_now_ns() - t0;
+    io_uring_queue_exit(&ring);
+    close(cfd);
+    close(sfd);
+    free(stacks);
+    if (rc == 0) {
+        rc = ts[0].rc ? ts[0].rc : ts[1].rc;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    report(c, value, p->stream, rounds_of(0), ns);
+    return 0;
+}
+
 /* --- peer: one thread, one epoll set, both ends (round-trip workload) ---- */
 
 /* Receive exactly n bytes on a non-blocking socket, waiting in epoll. */
@@ -617,6 +809,7 @@ static bench_case_t cases[] = {
     BENCH_CASE(RTT, "stealable-2shard", "ns", sp_case, &RTT_STEAL2),
     BENCH_CASE(RTT, "pinned-1shard-epoll", "ns", sp_case, &RTT_PIN1_EPOLL),
     BENCH_PEER(RTT, "liburing-raw", "1thread", "ns", ur_case, &RTT_PIN1),
+    BENCH_PEER(RTT, "liburing-raw", "1thread-2tasks", "ns", bt_case, &RTT_PIN1),
     BENCH_PEER(RTT, "epoll-raw", "1thread", "ns", ep_case, &RTT_PIN1),
     BENCH_PEER(RTT, "epoll-raw", "1thread-evloop", "ns", ev_case, &RTT_PIN1),
     BENCH_PEER(RTT, "blocking-syscalls", "2threads", "ns", px_case, &RTT_PIN1),
