@@ -148,6 +148,7 @@ TEST(net_close_deferred_receive, 60, 0)
 TEST(net_recv_wake_race, 60, 0)
 TEST(net_stealable_follows_peer, 30, 0)
 TEST(net_pinned_never_follows, 30, 0)
+TEST(net_stealable_receives_move, 60, 0)
 
 /* tests/test-fs.c */
 TEST(fs_big_file_offsets, 60, 0)

@@ -1636,6 +1636,111 @@ test_net_pinned_never_follows(void)
     return TEST_PASS;
 }
 
+/* --- stealable request/reply pairs whose receives change shards ----------- */
+
+/* More stealable request/reply pairs than two shards run at once, so that
+ * I/O wakes are released to the deque (sp__wake_released) and the other
+ * shard steals them: a receive then finishes on another shard than the one
+ * it started on. On epoll that is a deferred receive resumed by a thief,
+ * which must go on with the thief's fd-table entry and registrations, not
+ * those of the shard it deferred on (TSan flags the cross-thread access;
+ * make test runs this under TSan on both backends). Every reply is checked
+ * byte for byte. Batches of pairs run until MOVE_WANT receives have moved
+ * (or MOVE_BATCHES have run), and at least one must have (the path under
+ * test must run). */
+#define MOVE_PAIRS 8
+#define MOVE_ROUNDS 64
+#define MOVE_BATCHES 200
+#define MOVE_WANT 64 /* moves to see before stopping: more chances for TSan */
+#define MOVE_MSG 48
+
+struct move_end {
+    int fd;
+    int id;
+    int client;
+    atomic_int *moved; /* receives that finished on another shard */
+};
+
+static void
+move_fill(unsigned char *buf, int id, int round)
+{
+    for (int i = 0; i < MOVE_MSG; i++) {
+        buf[i] = (unsigned char)(id * 31 + round * 7 + i);
+    }
+}
+
+static intptr_t
+move_end_main(void *arg)
+{
+    struct move_end *e = arg;
+    unsigned char out[MOVE_MSG], in[MOVE_MSG], want[MOVE_MSG];
+    for (int r = 0; r < MOVE_ROUNDS; r++) {
+        move_fill(want, e->id, r);
+        if (e->client) {
+            memcpy(out, want, sizeof(out));
+            ASSERT_EQ(sp_sock_send_all(e->fd, out, sizeof(out), NULL), (ssize_t)sizeof(out));
+        }
+        int before = sp_shard_id();
+        ASSERT_EQ(sp_sock_recv_exact(e->fd, in, sizeof(in), NULL), (ssize_t)sizeof(in));
+        if (sp_shard_id() != before) {
+            atomic_fetch_add(e->moved, 1);
+        }
+        ASSERT_EQ(memcmp(in, want, sizeof(in)), 0);
+        if (!e->client) {
+            ASSERT_EQ(sp_sock_send_all(e->fd, in, sizeof(in), NULL), (ssize_t)sizeof(in));
+        }
+    }
+    return 0;
+}
+
+static intptr_t
+move_main(void *arg)
+{
+    atomic_int *moved = arg;
+    for (int b = 0; b < MOVE_BATCHES && atomic_load(moved) < MOVE_WANT; b++) {
+        int lfd[MOVE_PAIRS];
+        struct move_end ends[2 * MOVE_PAIRS];
+        sp_task_t tasks[2 * MOVE_PAIRS];
+        for (int p = 0; p < MOVE_PAIRS; p++) {
+            int c, s;
+            ASSERT_OK(tcp_pair(&lfd[p], &c, &s));
+            ends[2 * p] = (struct move_end){.fd = c, .id = p, .client = 1, .moved = moved};
+            ends[2 * p + 1] = (struct move_end){.fd = s, .id = p, .client = 0, .moved = moved};
+        }
+        sp_task_attr_t at;
+        sp_task_attr_init(&at);
+        at.place = SP_PLACE_STEALABLE;
+        for (int i = 0; i < 2 * MOVE_PAIRS; i++) {
+            ASSERT_OK(sp_task_spawn(&tasks[i], &at, move_end_main, &ends[i]));
+        }
+        for (int i = 0; i < 2 * MOVE_PAIRS; i++) {
+            intptr_t r = -1;
+            ASSERT_OK(sp_task_join(tasks[i], &r));
+            ASSERT_EQ(r, 0);
+        }
+        for (int i = 0; i < 2 * MOVE_PAIRS; i++) {
+            ASSERT_OK(sp_close(ends[i].fd));
+        }
+        for (int p = 0; p < MOVE_PAIRS; p++) {
+            ASSERT_OK(sp_close(lfd[p]));
+        }
+    }
+    return 0;
+}
+
+int
+test_net_stealable_receives_move(void)
+{
+    atomic_int moved = 0;
+    sp_config_t cfg = test_config(2);
+    int r = test_run_main(&cfg, move_main, &moved);
+    if (r != TEST_PASS) {
+        return r;
+    }
+    ASSERT_GE(atomic_load(&moved), 1);
+    return TEST_PASS;
+}
+
 int
 test_net_bad_input(void)
 {
