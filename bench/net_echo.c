@@ -12,6 +12,9 @@
  * pinned to different shards; both stealable on two shards. Peers, in this
  * program: a hand-written single-thread liburing loop that drives both
  * ends of the connection from one ring (the physical limit of one core),
+ * the same ring driven by the two ends' own code on two bare stacks with
+ * spindle's context switch and nothing else of spindle (what having tasks
+ * costs, apart from what the runtime costs),
  * a hand-written single-thread epoll loop doing the same with non-blocking
  * sockets (the limit for spindle's epoll backend), the same two ends as an
  * edge-triggered event loop (what a libuv-style program pays), and plain

@@ -134,6 +134,7 @@ steady_one_way_send_drain idle,spin50us steady_one_way_send_drain/pinned-only st
 cold_start_ping_pong idle,spin50us cold_start_ping_pong/pinned-only cold_start_ping_pong/stealable cold_start_ping_pong/mt-2workers cold_start_ping_pong/current-thread cold_start_ping_pong/gomaxprocs2 -
 net_echo_rtt_256b 2-threads net_echo_rtt_256b/pinned-2shard net_echo_rtt_256b/stealable-2shard net_echo_rtt_256b/mt-2workers - net_echo_rtt_256b/gomaxprocs2 blocking-syscalls:net_echo_rtt_256b/2threads
 net_echo_rtt_256b 1-thread net_echo_rtt_256b/pinned-1shard - - net_echo_rtt_256b/current-thread - liburing-raw:net_echo_rtt_256b/1thread
+net_echo_rtt_256b tasks,1-thread net_echo_rtt_256b/pinned-1shard - - - - liburing-raw:net_echo_rtt_256b/1thread-2tasks
 net_stream_4k_window32 2-threads net_stream_throughput_4k_window32/pinned-2shard net_stream_throughput_4k_window32/stealable-2shard net_stream_throughput_4k_window32/mt-2workers - net_stream_throughput_4k_window32/gomaxprocs2 blocking-syscalls:net_stream_throughput_4k_window32/2threads
 net_echo_rtt_256b epoll,1-thread net_echo_rtt_256b/pinned-1shard-epoll - - - - epoll-raw:net_echo_rtt_256b/1thread
 net_echo_rtt_256b evloop,1-thread net_echo_rtt_256b/pinned-1shard-epoll - - - - epoll-raw:net_echo_rtt_256b/1thread-evloop
