@@ -428,7 +428,7 @@ ur_case(bench_case_t *c, double *value)
 
 typedef struct bt_task {
     struct sp__ctx ctx;
-    const ne_io_t *io;
+    int client; /* runs drive(), else serve() */
     int fd, rc, done;
     int op;       /* IORING_OP_SEND / IORING_OP_RECV to submit, or -1 */
     int queued;   /* its SQE is in the ring */
@@ -485,19 +485,11 @@ bt_recv_exact(int fd, void *buf, size_t len)
 static const ne_io_t BT_IO = {bt_send_all, bt_recv_exact};
 
 static void
-bt_server(void *arg)
+bt_main(void *arg)
 {
     bt_task_t *t = arg;
-    t->rc = serve(t->io, t->fd, 0, rounds_of(0));
-    t->done = 1;
-    sp__ctx_jump(&t->ctx, &bt.loop, 1);
-}
-
-static void
-bt_client(void *arg)
-{
-    bt_task_t *t = arg;
-    t->rc = drive(t->io, t->fd, 0, rounds_of(0));
+    uint64_t rounds = rounds_of(0);
+    t->rc = t->client ? drive(&BT_IO, t->fd, 0, rounds) : serve(&BT_IO, t->fd, 0, rounds);
     t->done = 1;
     sp__ctx_jump(&t->ctx, &bt.loop, 1);
 }
@@ -576,16 +568,15 @@ bt_case(bench_case_t *c, double *value)
     }
     bt_task_t ts[2];
     memset(ts, 0, sizeof(ts));
-    void (*entry[2])(void *) = {bt_server, bt_client};
     int fds[2] = {sfd, cfd};
     for (int i = 0; i < 2; i++) {
-        ts[i].io = &BT_IO;
+        ts[i].client = i;
         ts[i].fd = fds[i];
         ts[i].op = -1;
         ts[i].runnable = 1;
         ts[i].ctx.stack_lo = stacks + i * BT_STACK;
         ts[i].ctx.stack_size = BT_STACK;
-        sp__ctx_init(&ts[i].ctx, stacks + (i + 1) * BT_STACK, entry[i], &ts[i]);
+        sp__ctx_init(&ts[i].ctx, stacks + (i + 1) * BT_STACK, bt_main, &ts[i]);
     }
     uint64_t t0 = bench_now_ns();
     rc = bt_loop(&ring, ts, 2);
