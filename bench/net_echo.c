@@ -16,7 +16,9 @@
  * spindle's context switch and nothing else of spindle (what having tasks
  * costs, apart from what the runtime costs),
  * a hand-written single-thread epoll loop doing the same with non-blocking
- * sockets (the limit for spindle's epoll backend), the same two ends as an
+ * sockets (the limit for spindle's epoll backend), the bare tasks doing
+ * the same (a receive lets the other task run before it tries, as
+ * spindle's deferred receive does), the same two ends as an
  * edge-triggered event loop (what a libuv-style program pays), and plain
  * blocking system calls with the server on its own thread. */
 #include <errno.h>
@@ -433,6 +435,7 @@ typedef struct bt_task {
     int op;       /* IORING_OP_SEND / IORING_OP_RECV to submit, or -1 */
     int queued;   /* its SQE is in the ring */
     int runnable;
+    int waiting;  /* epoll: for its fd to be readable */
     void *buf;
     size_t len;
     int res;
@@ -441,12 +444,40 @@ typedef struct bt_task {
 static struct {
     struct sp__ctx loop;
     bt_task_t *cur;
+    int ep; /* the epoll variant's set, else -1 */
 } bt;
+
+/* The epoll variant's operations, as spindle's epoll backend does them: a
+ * send at once (256 bytes always fit the socket buffer); a receive first
+ * lets the other task run (it may be the one that sends what this one
+ * receives: spindle's deferred receive), then tries, and waits for
+ * readiness only if nothing is there. */
+static int
+bt_io_epoll(bt_task_t *t, int op, int fd, void *buf, size_t len)
+{
+    if (op == IORING_OP_SEND) {
+        ssize_t r = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        return r < 0 ? -errno : (int)r;
+    }
+    t->runnable = 1;
+    sp__ctx_jump(&t->ctx, &bt.loop, 0);
+    for (;;) {
+        ssize_t r = recv(fd, buf, len, MSG_DONTWAIT);
+        if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            return r < 0 ? -errno : (int)r;
+        }
+        t->waiting = 1;
+        sp__ctx_jump(&t->ctx, &bt.loop, 0);
+    }
+}
 
 static int
 bt_io(int op, int fd, void *buf, size_t len)
 {
     bt_task_t *t = bt.cur;
+    if (bt.ep >= 0) {
+        return bt_io_epoll(t, op, fd, buf, len);
+    }
     t->op = op;
     t->fd = fd;
     t->buf = buf;
@@ -550,26 +581,71 @@ bt_loop(struct io_uring *ring, bt_task_t *ts, int n)
     }
 }
 
+/* Run whoever is runnable; when every task waits, wait in epoll. */
+static int
+bt_loop_epoll(bt_task_t *ts, int n)
+{
+    for (;;) {
+        int live = 0, ran = 0;
+        for (int i = 0; i < n; i++) {
+            if (ts[i].runnable && !ts[i].done) {
+                ts[i].runnable = 0;
+                ran = 1;
+                bt.cur = &ts[i];
+                sp__ctx_jump(&bt.loop, &ts[i].ctx, 0);
+            }
+            live += !ts[i].done;
+        }
+        if (!live) {
+            return 0;
+        }
+        if (ran) {
+            continue;
+        }
+        struct epoll_event evs[2];
+        int k = epoll_wait(bt.ep, evs, 2, -1);
+        if (k < 0 && errno != EINTR) {
+            return -errno;
+        }
+        for (int j = 0; j < k; j++) {
+            bt_task_t *t = &ts[evs[j].data.u32];
+            if (t->waiting) {
+                t->waiting = 0;
+                t->runnable = 1;
+            }
+        }
+    }
+}
+
 static int
 bt_case(bench_case_t *c, double *value)
 {
     const ne_params_t *p = c->arg;
+    int use_epoll = p->backend == SP_BACKEND_EPOLL;
     int cfd, sfd, rc = plain_pair(&cfd, &sfd);
     if (rc < 0) {
         return rc;
     }
+    int fds[2] = {sfd, cfd};
     struct io_uring ring;
     char *stacks = aligned_alloc(64, 2 * BT_STACK);
-    if (!stacks || (rc = io_uring_queue_init(8, &ring, 0)) < 0) {
-        free(stacks);
-        close(cfd);
-        close(sfd);
-        return stacks ? rc : -ENOMEM;
+    bt.ep = -1;
+    if (!stacks) {
+        rc = -ENOMEM;
+    } else if (use_epoll) {
+        bt.ep = epoll_create1(EPOLL_CLOEXEC);
+        for (int i = 0; i < 2 && rc == 0; i++) {
+            struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+            if (bt.ep < 0 || epoll_ctl(bt.ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
+                rc = -errno;
+            }
+        }
+    } else {
+        rc = io_uring_queue_init(8, &ring, 0);
     }
     bt_task_t ts[2];
     memset(ts, 0, sizeof(ts));
-    int fds[2] = {sfd, cfd};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2 && rc == 0; i++) {
         ts[i].client = i;
         ts[i].fd = fds[i];
         ts[i].op = -1;
@@ -578,16 +654,24 @@ bt_case(bench_case_t *c, double *value)
         ts[i].ctx.stack_size = BT_STACK;
         sp__ctx_init(&ts[i].ctx, stacks + (i + 1) * BT_STACK, bt_main, &ts[i]);
     }
-    uint64_t t0 = bench_now_ns();
-    rc = bt_loop(&ring, ts, 2);
-    uint64_t ns = bench_now_ns() - t0;
-    io_uring_queue_exit(&ring);
+    uint64_t ns = 0;
+    if (rc == 0) {
+        uint64_t t0 = bench_now_ns();
+        rc = use_epoll ? bt_loop_epoll(ts, 2) : bt_loop(&ring, ts, 2);
+        ns = bench_now_ns() - t0;
+        if (!use_epoll) {
+            io_uring_queue_exit(&ring);
+        }
+        if (rc == 0) {
+            rc = ts[0].rc ? ts[0].rc : ts[1].rc;
+        }
+    }
+    if (bt.ep >= 0) {
+        close(bt.ep);
+    }
     close(cfd);
     close(sfd);
     free(stacks);
-    if (rc == 0) {
-        rc = ts[0].rc ? ts[0].rc : ts[1].rc;
-    }
     if (rc != 0) {
         return rc;
     }
@@ -805,6 +889,7 @@ static bench_case_t cases[] = {
     BENCH_PEER(RTT, "liburing-raw", "1thread", "ns", ur_case, &RTT_PIN1),
     BENCH_PEER(RTT, "liburing-raw", "1thread-2tasks", "ns", bt_case, &RTT_PIN1),
     BENCH_PEER(RTT, "epoll-raw", "1thread", "ns", ep_case, &RTT_PIN1),
+    BENCH_PEER(RTT, "epoll-raw", "1thread-2tasks", "ns", bt_case, &RTT_PIN1_EPOLL),
     BENCH_PEER(RTT, "epoll-raw", "1thread-evloop", "ns", ev_case, &RTT_PIN1),
     BENCH_PEER(RTT, "blocking-syscalls", "2threads", "ns", px_case, &RTT_PIN1),
     BENCH_CASE(STR, "pinned-1shard", "ns", sp_case, &STR_PIN1),

@@ -138,6 +138,7 @@ net_echo_rtt_256b tasks,1-thread net_echo_rtt_256b/pinned-1shard - - - - liburin
 net_stream_4k_window32 2-threads net_stream_throughput_4k_window32/pinned-2shard net_stream_throughput_4k_window32/stealable-2shard net_stream_throughput_4k_window32/mt-2workers - net_stream_throughput_4k_window32/gomaxprocs2 blocking-syscalls:net_stream_throughput_4k_window32/2threads
 net_echo_rtt_256b epoll,1-thread net_echo_rtt_256b/pinned-1shard-epoll - - - - epoll-raw:net_echo_rtt_256b/1thread
 net_echo_rtt_256b evloop,1-thread net_echo_rtt_256b/pinned-1shard-epoll - - - - epoll-raw:net_echo_rtt_256b/1thread-evloop
+net_echo_rtt_256b epoll,tasks,1-thread net_echo_rtt_256b/pinned-1shard-epoll - - - - epoll-raw:net_echo_rtt_256b/1thread-2tasks
 net_stream_4k_window32 1-thread net_stream_throughput_4k_window32/pinned-1shard - - net_stream_throughput_4k_window32/current-thread - -
 net_stream_imbalanced_4k_hot1_light7 idle,spin50us net_stream_imbalanced_4k_hot1_light7/pinned-only net_stream_imbalanced_4k_hot1_light7/stealable net_stream_imbalanced_4k_hot1_light7/mt-2workers net_stream_imbalanced_4k_hot1_light7/current-thread net_stream_imbalanced_4k_hot1_light7/gomaxprocs2 -
 net_stream_hotspot_rotation_4k_free idle,spin50us net_stream_hotspot_rotation_4k_free/pinned-only net_stream_hotspot_rotation_4k_free/stealable net_stream_hotspot_rotation_4k_free/mt-2workers net_stream_hotspot_rotation_4k_free/current-thread net_stream_hotspot_rotation_4k_free/gomaxprocs2 -
