@@ -33,16 +33,17 @@ sp__sock_is_epoll(void)
 int
 sp__sock_create(const char *who, int family, int type)
 {
-    if (!sp__task_current()) {
+    struct sp__task *t = sp__task_current(); /* no switch below: read once */
+    if (!t) {
         sp__log("%s: not called from a task", who);
         return -EPERM;
     }
-    int flags = SOCK_CLOEXEC | (sp__sock_is_epoll() ? SOCK_NONBLOCK : 0);
-    int fd = socket(family, type | flags, 0);
+    int epoll = t->rt->be == &sp__epoll_backend;
+    int fd = socket(family, type | SOCK_CLOEXEC | (epoll ? SOCK_NONBLOCK : 0), 0);
     if (fd < 0) {
         return -errno;
     }
-    sp__fdtab_renew(sp__task_current()->rt, fd);
+    sp__fdtab_renew(t->rt, fd);
     return fd;
 }
 
