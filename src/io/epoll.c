@@ -149,22 +149,27 @@ epoll_fini(struct sp__shard *sh)
 }
 
 static struct ep_fd *
+fd_state_grow(struct epoll_shard *e, int fd)
+{
+    int n = e->nfds ? e->nfds : 64;
+    while (n <= fd) {
+        n *= 2;
+    }
+    struct ep_fd *v = realloc(e->fds, (size_t)n * sizeof(*v));
+    if (!v) {
+        return NULL;
+    }
+    memset(v + e->nfds, 0, (size_t)(n - e->nfds) * sizeof(*v));
+    e->fds = v;
+    e->nfds = n;
+    return &e->fds[fd];
+}
+
+/* This shard's state of fd (>= 0), or NULL out of memory. */
+static inline struct ep_fd *
 fd_state(struct epoll_shard *e, int fd)
 {
-    if (fd >= e->nfds) {
-        int n = e->nfds ? e->nfds : 64;
-        while (n <= fd) {
-            n *= 2;
-        }
-        struct ep_fd *v = realloc(e->fds, (size_t)n * sizeof(*v));
-        if (!v) {
-            return NULL;
-        }
-        memset(v + e->nfds, 0, (size_t)(n - e->nfds) * sizeof(*v));
-        e->fds = v;
-        e->nfds = n;
-    }
-    return &e->fds[fd];
+    return sp_likely(fd < e->nfds) ? &e->fds[fd] : fd_state_grow(e, fd);
 }
 
 /* Put fd in the set for `events`, edge-triggered: MOD if we believe it is
@@ -552,9 +557,71 @@ connect_nb(struct sp__shard *sh, struct sp__task *t, struct sp__io_args *a)
     return -soerr;
 }
 
+/* A socket call made at once, never blocking: the flags of the caller's
+ * call plus MSG_DONTWAIT (and MSG_NOSIGNAL for a send, as everywhere). */
+static long
+sock_call(int op, const struct sp__io_args *a)
+{
+    int fl = a->flags | MSG_DONTWAIT;
+    ssize_t n;
+    switch (op) {
+    case SP_OP_RECV:
+        n = sp__sys_recv(a->fd, a->buf, a->len, fl);
+        break;
+    case SP_OP_SEND:
+        n = sp__sys_send(a->fd, a->buf, a->len, fl | MSG_NOSIGNAL);
+        break;
+    case SP_OP_RECVMSG:
+        n = sp__sys_recvmsg(a->fd, a->msg, fl);
+        break;
+    default:
+        n = sp__sys_sendmsg(a->fd, a->msg, fl | MSG_NOSIGNAL);
+        break;
+    }
+    return n < 0 ? -errno : n;
+}
+
+/* recv, send and their msghdr forms: the hot path of a network server,
+ * kept apart from the checks that only files and pipes need. */
+static long
+sock_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a)
+{
+    unsigned events = sp__opdefs[op].poll;
+    struct ep_fd *f = events == POLLIN ? fd_state(sh->backend, a->fd) : NULL;
+    int deferred = 0;
+    if (f) {
+        deferred = defer_receive(sh, sh->backend, t, f);
+        if (deferred < 0) {
+            return deferred;
+        }
+        if (deferred) {
+            /* Woken released, the task may run on another shard now: from
+             * here on, that shard's table (or this one, grown meanwhile). */
+            sh = sp__shard_current();
+            f = fd_state(sh->backend, a->fd);
+        }
+    }
+    for (int first = 1;; first = 0) {
+        long r = sock_call(op, a);
+        if (f && first) {
+            score_receive(f, deferred, r);
+        }
+        if (r != -EAGAIN && r != -EWOULDBLOCK) {
+            return r;
+        }
+        r = wait_ready(sh, t, a->fd, events);
+        if (r < 0) {
+            return r;
+        }
+    }
+}
+
 static long
 epoll_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a)
 {
+    if (sp_likely(is_socket_op(op))) {
+        return sock_io(sh, t, op, a);
+    }
     const struct sp__opdef *d = &sp__opdefs[op];
     if (op == SP_OP_POLL) {
         /* Edge-triggered: a wait must follow an attempt that found the fd
@@ -575,11 +642,8 @@ epoll_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
     if ((op == SP_OP_READ || op == SP_OP_WRITE) && a->len == 0) {
         return d->sync(a); /* checks the fd, never waits */
     }
-    struct sp__io_args b = *a;
     int check_ready = 0;
-    if (is_socket_op(op)) {
-        b.flags |= MSG_DONTWAIT;
-    } else if (op != SP_OP_ACCEPT) {
+    if (op != SP_OP_ACCEPT) {
         /* read/write on a pipe, tty or socket that the caller may have
          * left blocking: try only once poll says it is ready. A wrong
          * direction would never become ready, so check it first. */
@@ -593,31 +657,13 @@ epoll_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
         }
         check_ready = !(fl & O_NONBLOCK);
     }
-    int receive = op == SP_OP_RECV || op == SP_OP_RECVMSG;
-    struct ep_fd *f = receive ? fd_state(sh->backend, a->fd) : NULL;
-    int deferred = 0;
-    if (f) {
-        deferred = defer_receive(sh, sh->backend, t, f);
-        if (deferred < 0) {
-            return deferred;
-        }
-        if (deferred) {
-            /* Woken released, the task may run on another shard now: from
-             * here on, that shard's table (or this one, grown meanwhile). */
-            sh = sp__shard_current();
-            f = fd_state(sh->backend, a->fd);
-        }
-    }
-    for (int first = 1;; first = 0) {
+    for (;;) {
         long r;
         if (!check_ready) {
-            r = d->sync(&b);
-            if (f && first) {
-                score_receive(f, deferred, r);
-            }
+            r = d->sync(a);
         } else {
             struct pollfd p = {.fd = a->fd, .events = (short)d->poll};
-            r = poll(&p, 1, 0) == 1 ? d->sync(&b) : -EAGAIN;
+            r = poll(&p, 1, 0) == 1 ? d->sync(a) : -EAGAIN;
         }
         if (r != -EAGAIN && r != -EWOULDBLOCK) {
             return r;

@@ -17,13 +17,9 @@
 #include "io/fdtab.h"
 #include "sched/sched.h"
 
-#define CHUNK_SHIFT 12
-#define CHUNK (1u << CHUNK_SHIFT)
-#define MAX_CHUNKS 4096 /* fds below 16 M */
-
-struct sp__fdtab {
-    _Atomic(struct sp__fdent *) chunks[MAX_CHUNKS];
-};
+#define CHUNK_SHIFT SP__FDTAB_CHUNK_SHIFT
+#define CHUNK SP__FDTAB_CHUNK
+#define MAX_CHUNKS SP__FDTAB_MAX_CHUNKS
 
 static struct sp__fdtab *
 table(struct sp_runtime *rt)
@@ -47,7 +43,7 @@ table(struct sp_runtime *rt)
 }
 
 struct sp__fdent *
-sp__fdtab_get(struct sp_runtime *rt, int fd)
+sp__fdtab_get_slow(struct sp_runtime *rt, int fd)
 {
     struct sp__fdtab *tab = table(rt);
     if (!tab || fd < 0 || (unsigned)fd >= CHUNK * MAX_CHUNKS) {
@@ -55,7 +51,7 @@ sp__fdtab_get(struct sp_runtime *rt, int fd)
     }
     unsigned ci = (unsigned)fd >> CHUNK_SHIFT;
     struct sp__fdent *c = sp_load_acquire(&tab->chunks[ci]);
-    if (sp_unlikely(c == NULL)) {
+    if (c == NULL) {
         struct sp__fdent *fresh = calloc(CHUNK, sizeof(*fresh));
         if (!fresh) {
             return NULL;
@@ -69,31 +65,6 @@ sp__fdtab_get(struct sp_runtime *rt, int fd)
         }
     }
     return &c[(unsigned)fd & (CHUNK - 1)];
-}
-
-int
-sp__fdtab_enter(struct sp__fdent *e, int shard)
-{
-    /* The shard's bit goes first: a closer that sees this call in
-     * `inflight` must also see where to cancel it. Set after, a closer
-     * could count the call, read the mask without our bit, cancel
-     * nowhere, and wait for ever. */
-    uint32_t bit = shard < 32 ? 1u << shard : ~0u;
-    if ((sp_load_seqcst(&e->shards) & bit) != bit) {
-        sp_fetch_or_seqcst(&e->shards, bit);
-    }
-    sp_fetch_add_seqcst(&e->inflight, 1);
-    if (sp_load_seqcst(&e->closing)) {
-        sp__fdtab_leave(e);
-        return -EBADF;
-    }
-    return 0;
-}
-
-void
-sp__fdtab_leave(struct sp__fdent *e)
-{
-    atomic_fetch_sub_explicit(&e->inflight, 1, memory_order_seq_cst);
 }
 
 void

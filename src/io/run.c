@@ -88,7 +88,10 @@ send_now(const struct sp__io_args *a)
 long
 sp__io_do(enum sp__opcode op, struct sp__io_args *a)
 {
-    struct sp__task *t = sp__task_current();
+    /* One opaque read of the shard serves until the backend runs: the
+     * task cannot move before it parks. */
+    struct sp__shard *sh = sp__shard_current();
+    struct sp__task *t = sh ? sp_load_relaxed(&sh->current) : NULL;
     if (!t) {
         return -EPERM;
     }
@@ -111,13 +114,13 @@ sp__io_do(enum sp__opcode op, struct sp__io_args *a)
          * number between close(2) and the end of sp_close, which must not
          * fail. The wait holds no inflight count, so the closer's drain
          * still ends. */
-        while (fe && (err = sp__fdtab_enter(fe, sp__shard_current()->index)) < 0) {
+        while (fe && sp_unlikely(sp__fdtab_enter(fe, sh->index) < 0)) {
             if ((err = sp_task_yield()) < 0) {
                 return err;
             }
+            sh = sp__shard_current(); /* the yield may have moved us */
         }
     }
-    struct sp__shard *sh = sp__shard_current();
     long r;
     if (op == SP_OP_SEND && t->last_send_fd == a->fd && rt->be == &sp__uring_backend &&
         (r = send_now(a)) != -EAGAIN) {
@@ -125,12 +128,14 @@ sp__io_do(enum sp__opcode op, struct sp__io_args *a)
     } else {
         r = op == SP_OP_READ && a->off >= 0 ? read_at(sh, t, a) : rt->be->io(sh, t, op, a);
     }
+    /* sh is stale from here on: the task may have moved while parked. */
     t->last_send_fd = op == SP_OP_SEND ? a->fd : -1;
-    if ((op == SP_OP_ACCEPT || op == SP_OP_OPENAT) && r >= 0) {
+    if (sp_unlikely(op == SP_OP_ACCEPT || op == SP_OP_OPENAT) && r >= 0) {
         sp__fdtab_renew(rt, (int)r);
     }
     if (fe) {
-        if (r == -ECANCELED && sp_load_seqcst(&fe->closing) && !sp__suspend_result(t)) {
+        if (sp_unlikely(r == -ECANCELED) && sp_load_seqcst(&fe->closing) &&
+            !sp__suspend_result(t)) {
             r = -EBADF; /* cancelled by sp_close, not by our own cancel */
         }
         sp__fdtab_leave(fe);

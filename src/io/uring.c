@@ -227,6 +227,13 @@ uring_init(struct sp__shard *sh)
     /* The child of a fork must not share the ring's memory with us: it
      * would see our completions (RELIABILITY.md B3.1; src/core/fork.c). */
     io_uring_ring_dontfork(&u->ring);
+    /* Every io_uring_enter of this ring is made by this thread (the ring
+     * is the shard's). Registered, the kernel finds the ring without an
+     * fd lookup, which in a process with more than one thread takes and
+     * drops a reference on the ring's file at every enter (echo over a
+     * Unix socket pair: about 80 ns of a 2.3 us round trip). Before 5.18
+     * the kernel refuses, and enters look the fd up as before. */
+    io_uring_register_ring_fd(&u->ring);
     sh->wake_fd = eventfd(0, EFD_CLOEXEC);
     if (sh->wake_fd < 0) {
         err = -errno;

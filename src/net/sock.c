@@ -180,13 +180,18 @@ sp_sock_writev(int fd, const struct iovec *iov, int iovcnt)
     return err < 0 ? err : sp_sock_sendmsg(fd, &m, 0);
 }
 
+/* The loops build their operation once and move along the buffer; each
+ * step is one sp_sock_send / sp_sock_recv. */
 ssize_t
 sp_sock_send_all(int fd, const void *buf, size_t len, size_t *done)
 {
     size_t off = 0;
     ssize_t err = sp__buf_check(buf, len);
+    struct sp__io_args a = {.fd = fd, .off = -1};
     while (err == 0 && off < len) {
-        ssize_t n = sp_sock_send(fd, (const char *)buf + off, len - off, 0);
+        a.buf = (char *)buf + off;
+        a.len = len - off;
+        ssize_t n = sp__sock_io(SP_OP_SEND, &a, POLLOUT);
         if (n < 0) {
             err = n;
         } else {
@@ -204,8 +209,11 @@ sp_sock_recv_exact(int fd, void *buf, size_t len, size_t *done)
 {
     size_t off = 0;
     ssize_t err = sp__buf_check(buf, len);
+    struct sp__io_args a = {.fd = fd, .off = -1};
     while (err == 0 && off < len) {
-        ssize_t n = sp_sock_recv(fd, (char *)buf + off, len - off, 0);
+        a.buf = (char *)buf + off;
+        a.len = len - off;
+        ssize_t n = sp__sock_io(SP_OP_RECV, &a, POLLIN);
         if (n < 0) {
             err = n;
         } else if (n == 0) {
