@@ -35,8 +35,14 @@ enum {
 };
 
 /* Why a task switched to its scheduler; written by the task just before the
- * switch, read by the scheduler of the same thread just after it. */
-enum { YIELD_REQUEUE, YIELD_PARK, YIELD_DONE, YIELD_MOVE };
+ * switch, read by the scheduler of the same thread just after it.
+ * YIELD_HELD: the task stays ACTIVE, not queued; code of its shard holds
+ * it on a list of its own and queues it again (sp__runq_push_local), on
+ * this thread, after the switch. A yield that waits for something the
+ * shard does soon (the epoll backend's next poll), without the park and
+ * wake of a state-word round trip. A wake meanwhile only sets NOTIFY, so
+ * the holder must queue it whatever happens. */
+enum { YIELD_REQUEUE, YIELD_PARK, YIELD_DONE, YIELD_MOVE, YIELD_HELD };
 
 /* Handle state: who holds the owning reference of the join handle. */
 enum { H_ATTACHED, H_JOINING, H_DETACHED, H_RELEASED };
@@ -223,6 +229,7 @@ void sp__overflow_thread_fini(void *altstack);
 void sp__wake(struct sp__task *t);
 void sp__wake_on(struct sp__shard *cur, struct sp__task *t);
 void sp__wake_released(struct sp__shard *sh, struct sp__task *t);
+void sp__requeue_held(struct sp__shard *sh, struct sp__task *t);
 int sp__park(uint64_t until);
 void sp__park_nointr(void);
 void sp__wake_after_park(struct sp__shard *sh, struct sp__task *t);

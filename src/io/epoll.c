@@ -71,11 +71,11 @@ struct ep_fd {
     unsigned recvs;    /* receives here, for the probes */
 };
 
-/* A task whose receive waits for the next poll (defer_receive). */
+/* A task whose receive waits for the next poll (defer_receive), held on
+ * the shard's list: not parked (YIELD_HELD). */
 struct ep_deferred {
     struct ep_deferred *next;
     struct sp__task *task;
-    int woken;
 };
 
 struct epoll_shard {
@@ -352,9 +352,8 @@ epoll_poll(struct sp__shard *sh)
     e->deferred = NULL;
     e->deferred_tail = &e->deferred;
     while (d) {
-        struct ep_deferred *next = d->next;
-        d->woken = 1;
-        sp__wake_released(sh, d->task); /* nothing of it is ours now */
+        struct ep_deferred *next = d->next; /* d is on a stack that may run now */
+        sp__requeue_held(sh, d->task);
         d = next;
     }
     if (sp_unlikely(e->unchecked > 0) && (++e->polls & 63) == 0) {
@@ -497,24 +496,12 @@ defer_receive(struct sp__shard *sh, struct epoll_shard *e, struct sp__task *t, s
     struct ep_deferred d = {.task = t};
     *e->deferred_tail = &d;
     e->deferred_tail = &d.next;
-    int err = 0;
-    while (!d.woken && err == 0) {
-        sp_store_relaxed(&t->resume, sh->index); /* the list is this shard's */
-        err = sp__park(SP_DEADLINE_NONE);
-    }
-    sp_store_relaxed(&t->resume, SP_NO_SHARD);
-    if (!d.woken) {
-        struct ep_deferred **pp = &e->deferred;
-        while (*pp != &d) {
-            pp = &(*pp)->next;
-        }
-        *pp = d.next;
-        if (!d.next) {
-            e->deferred_tail = pp;
-        }
-        return err;
-    }
-    return 1;
+    /* Held, not parked: the poll queues the task whatever happens, so no
+     * wake can be lost, and a cancellation or deadline is seen right
+     * after it, a loop iteration from now. */
+    sp__shard_switch_out(sh, t, YIELD_HELD);
+    int err = sp__suspend_result(t);
+    return err < 0 ? err : 1;
 }
 
 static void

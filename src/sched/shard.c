@@ -60,6 +60,8 @@ after_switch(struct sp__shard *sh, struct sp__task *t)
     case YIELD_DONE:
         sp__task_finish(sh, t);
         break;
+    case YIELD_HELD:
+        break;
     }
 }
 

@@ -100,16 +100,31 @@ sp__wake(struct sp__task *t)
  * it after the CAS, core.h). */
 #define RELEASE_QUEUED 2
 
+static inline int
+busy(struct sp__shard *sh)
+{
+    return sh->fifo.len + sp__deque_len(&sh->deque) + (sh->next_slot != NULL) >= RELEASE_QUEUED;
+}
+
 void
 sp__wake_released(struct sp__shard *sh, struct sp__task *t)
 {
     if (claim_wake(t)) {
-        if (t->deadline == SP_DEADLINE_NONE &&
-            sh->fifo.len + sp__deque_len(&sh->deque) + (sh->next_slot != NULL) >= RELEASE_QUEUED) {
+        if (t->deadline == SP_DEADLINE_NONE && busy(sh)) {
             sp_store_relaxed(&t->resume, SP_NO_SHARD);
         }
         route(sh, t);
     }
+}
+
+/* Queue again a task that sh held (YIELD_HELD), by the rule above: on
+ * sh's FIFO, where no other shard takes it, unless sh is busy; then
+ * where any woken task goes, stealable or not. No state word: the task
+ * never left ACTIVE. */
+void
+sp__requeue_held(struct sp__shard *sh, struct sp__task *t)
+{
+    runq_push_local(sh, t, busy(sh) && runq_stealable(t));
 }
 
 /* sp__wake for a caller that holds its thread's shard already (cur, or
