@@ -569,12 +569,14 @@ sock_call(int op, const struct sp__io_args *a)
 }
 
 /* recv, send and their msghdr forms: the hot path of a network server,
- * kept apart from the checks that only files and pipes need. */
-static long
+ * kept apart from the checks that only files and pipes need (not inlined:
+ * epoll_io reaches it with a jump, without their stack frame). */
+static __attribute__((noinline)) long
 sock_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a)
 {
-    unsigned events = sp__opdefs[op].poll;
-    struct ep_fd *f = events == POLLIN ? fd_state(sh->backend, a->fd) : NULL;
+    int receive = op == SP_OP_RECV || op == SP_OP_RECVMSG;
+    unsigned events = receive ? POLLIN : POLLOUT;
+    struct ep_fd *f = receive ? fd_state(sh->backend, a->fd) : NULL;
     int deferred = 0;
     if (f) {
         deferred = defer_receive(sh, sh->backend, t, f);
@@ -603,12 +605,11 @@ sock_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a)
     }
 }
 
-static long
-epoll_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a)
+/* Everything but socket data: polls, connect, accept, and files, pipes
+ * and terminals, which may need the blocking pool. */
+static __attribute__((noinline)) long
+other_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a)
 {
-    if (sp_likely(is_socket_op(op))) {
-        return sock_io(sh, t, op, a);
-    }
     const struct sp__opdef *d = &sp__opdefs[op];
     if (op == SP_OP_POLL) {
         /* Edge-triggered: a wait must follow an attempt that found the fd
@@ -660,6 +661,12 @@ epoll_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
             return r;
         }
     }
+}
+
+static long
+epoll_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a)
+{
+    return is_socket_op(op) ? sock_io(sh, t, op, a) : other_io(sh, t, op, a);
 }
 
 static void

@@ -85,8 +85,12 @@ send_now(const struct sp__io_args *a)
     return n >= 0 ? n : (errno == EWOULDBLOCK ? -EAGAIN : -errno);
 }
 
-long
-sp__io_do(enum sp__opcode op, struct sp__io_args *a)
+/* The body of every entry point below; always inlined, so that an entry
+ * point for one constant op keeps only that op's steps. fd_op: the op
+ * works on a->fd (sp__opdefs[op].fd_op, which the compiler cannot see
+ * from here). */
+static inline __attribute__((always_inline)) long
+io_do(enum sp__opcode op, struct sp__io_args *a, int fd_op)
 {
     /* One opaque read of the shard serves until the backend runs: the
      * task cannot move before it parks. */
@@ -101,7 +105,7 @@ sp__io_do(enum sp__opcode op, struct sp__io_args *a)
     }
     struct sp_runtime *rt = t->rt;
     struct sp__fdent *fe = NULL;
-    if (sp__opdefs[op].fd_op) {
+    if (fd_op) {
         if (a->fd < 0) {
             return -EBADF;
         }
@@ -145,6 +149,24 @@ sp__io_do(enum sp__opcode op, struct sp__io_args *a)
         sp__io_follow_slow(t, a->fd); /* follow.c */
     }
     return r;
+}
+
+long
+sp__io_do(enum sp__opcode op, struct sp__io_args *a)
+{
+    return io_do(op, a, sp__opdefs[op].fd_op);
+}
+
+long
+sp__io_send(struct sp__io_args *a)
+{
+    return io_do(SP_OP_SEND, a, 1);
+}
+
+long
+sp__io_recv(struct sp__io_args *a)
+{
+    return io_do(SP_OP_RECV, a, 1);
 }
 
 /* --- close --------------------------------------------------------------- */

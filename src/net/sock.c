@@ -51,7 +51,9 @@ long
 sp__sock_io(enum sp__opcode op, struct sp__io_args *a, short events)
 {
     for (;;) {
-        long r = sp__io_do(op, a);
+        long r = op == SP_OP_SEND   ? sp__io_send(a)
+                 : op == SP_OP_RECV ? sp__io_recv(a)
+                                    : sp__io_do(op, a);
         if (r != -EAGAIN && r != -EWOULDBLOCK) {
             return r;
         }
