@@ -51,23 +51,33 @@ enum sp__opcode {
     SP_OP_COUNT
 };
 
+/* The fields of the first line are common; each kind of operation uses one
+ * member of the union (small: built and zeroed on every call). */
 struct sp__io_args {
     int fd;
     int flags;
     void *buf;
     size_t len;
     int64_t off;
-    const struct iovec *iov;
-    int iovcnt;
-    struct msghdr *msg;
-    struct sockaddr *addr;
-    socklen_t addrlen;
-    socklen_t *addrlen_p;
-    int dirfd, dirfd2;
-    const char *path, *path2;
-    mode_t mode;
-    unsigned mask;
-    struct statx *stx;
+    union {
+        struct { /* READV, WRITEV */
+            const struct iovec *iov;
+            int iovcnt;
+        };
+        struct msghdr *msg; /* RECVMSG, SENDMSG */
+        struct {            /* ACCEPT, CONNECT */
+            struct sockaddr *addr;
+            socklen_t *addrlen_p;
+            socklen_t addrlen;
+        };
+        struct { /* OPENAT, STATX, RENAMEAT, UNLINKAT, MKDIRAT */
+            const char *path, *path2;
+            struct statx *stx;
+            int dirfd, dirfd2;
+            mode_t mode;
+            unsigned mask;
+        };
+    };
 };
 
 struct sp__opdef {
