@@ -129,7 +129,9 @@ shard_loop(struct sp__shard *sh)
                 sp_store_relaxed(&sh->cpu, cpu);
             }
         }
-        sp__inbox_drain(sh);
+        if (sp_load_relaxed(&sh->inbox) != NULL) {
+            sp__inbox_drain(sh);
+        }
         run_batch(sh);
         rt->be->poll(sh);
         expire_timers(sh);
