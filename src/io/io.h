@@ -23,7 +23,8 @@ struct sp_io_req;
 /* An operation in flight: lives on the waiting task's stack (16-byte
  * aligned, so the low bits of user_data can tag backend-internal CQEs). */
 struct sp__op {
-    void (*complete)(struct sp__op *op, int res, unsigned flags);
+    /* Called by the shard sh that reaped the CQE, on its thread. */
+    void (*complete)(struct sp__shard *sh, struct sp__op *op, int res, unsigned flags);
 } __attribute__((aligned(16)));
 
 struct sp__backend_ops {

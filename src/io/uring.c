@@ -279,7 +279,7 @@ dispatch(struct sp__shard *sh, struct uring_shard *u)
         case TAG_OP: {
             struct sp__op *op = (struct sp__op *)(uintptr_t)ud;
             u->inflight--;
-            op->complete(op, cqe->res, cqe->flags);
+            op->complete(sh, op, cqe->res, cqe->flags);
             break;
         }
         case TAG_EVENTFD:
@@ -414,7 +414,7 @@ struct uring_io {
 };
 
 static void
-io_complete(struct sp__op *op, int res, unsigned flags)
+io_complete(struct sp__shard *sh, struct sp__op *op, int res, unsigned flags)
 {
     (void)flags;
     struct uring_io *io = (struct uring_io *)op;
@@ -427,9 +427,9 @@ io_complete(struct sp__op *op, int res, unsigned flags)
      * come back to unlink itself from this shard's live list (no
      * cancel_fd). */
     if (caps.cancel_fd) {
-        sp__wake_released(sp__shard_current(), io->task);
+        sp__wake_released(sh, io->task);
     } else {
-        sp__wake(io->task);
+        sp__wake_on(sh, io->task);
     }
 }
 
@@ -581,7 +581,7 @@ struct uring_batch {
 };
 
 static void
-batch_complete(struct sp__op *op, int res, unsigned flags)
+batch_complete(struct sp__shard *sh, struct sp__op *op, int res, unsigned flags)
 {
     (void)flags;
     struct batch_slot *s = (struct batch_slot *)op;
@@ -590,7 +590,7 @@ batch_complete(struct sp__op *op, int res, unsigned flags)
     b->reqs[i]->res = res;
     b->done |= 1ull << i;
     if (--b->pending == 0 && !b->reaping) {
-        sp__wake(b->task);
+        sp__wake_on(sh, b->task);
     }
 }
 

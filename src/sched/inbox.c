@@ -49,9 +49,3 @@ sp__inbox_drain(struct sp__shard *sh)
     sp_counter_add(&sh->stats.messages, n);
     return n;
 }
-
-int
-sp__inbox_is_empty(struct sp__shard *sh)
-{
-    return sp_load_seqcst(&sh->inbox) == NULL;
-}

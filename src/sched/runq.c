@@ -11,10 +11,3 @@ sp__runq_submit(struct sp_runtime *rt, struct sp__task *t, int target)
         sp__inbox_post(rt->shards[target], t);
     }
 }
-
-int
-sp__runq_has_work(struct sp__shard *sh)
-{
-    return sh->next_slot != NULL || sh->fifo.len || sp__deque_len(&sh->deque) ||
-           !sp__inbox_is_empty(sh);
-}

@@ -99,12 +99,25 @@ sp__shard_to_scheduler(struct sp__task *t, int reason)
 
 /* runq.c (and the inline runq.h): where a runnable task goes. */
 void sp__runq_submit(struct sp_runtime *rt, struct sp__task *t, int target);
-int sp__runq_has_work(struct sp__shard *sh);
 
 /* inbox.c */
 void sp__inbox_post(struct sp__shard *to, struct sp__task *t);
 size_t sp__inbox_drain(struct sp__shard *sh);
-int sp__inbox_is_empty(struct sp__shard *sh);
+
+static inline int
+sp__inbox_is_empty(struct sp__shard *sh)
+{
+    return sp_load_seqcst(&sh->inbox) == NULL;
+}
+
+/* Anything runnable here: queued, in the next slot, or posted. Inline: an
+ * I/O call alone on its shard asks before every submit (uring.c). */
+static inline int
+sp__runq_has_work(struct sp__shard *sh)
+{
+    return sh->next_slot != NULL || sh->fifo.len || sp__deque_len(&sh->deque) ||
+           !sp__inbox_is_empty(sh);
+}
 
 /* steal.c */
 int sp__steal(struct sp__shard *sh);
