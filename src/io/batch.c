@@ -118,7 +118,7 @@ sp__io_batch_pool(struct sp__shard *sh, struct sp__task *t, sp_io_req_t **v, uns
         sp_io_req_t *r = v[i];
         if (r->op == SP_IO_PREAD && r->len > 0) {
             struct iovec iov = {r->buf, r->len};
-            ssize_t got = sp__sys_preadv2(r->fd, &iov, 1, r->off, RWF_NOWAIT);
+            long got = sp__sys_preadv2(r->fd, &iov, 1, r->off, RWF_NOWAIT);
             if (got == (ssize_t)r->len || got == 0) {
                 r->res = got;
                 continue;

@@ -342,7 +342,7 @@ epoll_poll(struct sp__shard *sh)
 {
     struct epoll_shard *e = sh->backend;
     if (e->nevs == 0 && e->waiters > 0) {
-        int n = sp__sys_epoll_wait(e->epfd, e->evs, MAX_EVENTS, 0);
+        int n = (int)sp__sys_epoll_wait(e->epfd, e->evs, MAX_EVENTS, 0);
         e->nevs = n > 0 ? n : 0;
     }
     dispatch_events(sh, e);
@@ -550,22 +550,16 @@ static long
 sock_call(int op, const struct sp__io_args *a)
 {
     int fl = a->flags | MSG_DONTWAIT;
-    ssize_t n;
     switch (op) {
     case SP_OP_RECV:
-        n = sp__sys_recv(a->fd, a->buf, a->len, fl);
-        break;
+        return sp__sys_recv(a->fd, a->buf, a->len, fl);
     case SP_OP_SEND:
-        n = sp__sys_send(a->fd, a->buf, a->len, fl | MSG_NOSIGNAL);
-        break;
+        return sp__sys_send(a->fd, a->buf, a->len, fl | MSG_NOSIGNAL);
     case SP_OP_RECVMSG:
-        n = sp__sys_recvmsg(a->fd, a->msg, fl);
-        break;
+        return sp__sys_recvmsg(a->fd, a->msg, fl);
     default:
-        n = sp__sys_sendmsg(a->fd, a->msg, fl | MSG_NOSIGNAL);
-        break;
+        return sp__sys_sendmsg(a->fd, a->msg, fl | MSG_NOSIGNAL);
     }
-    return n < 0 ? -errno : n;
 }
 
 /* recv, send and their msghdr forms: the hot path of a network server,

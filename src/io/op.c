@@ -160,15 +160,15 @@ sync_nop(const struct sp__io_args *a)
 static long
 sync_read(const struct sp__io_args *a)
 {
-    return ret(a->off < 0 ? sp__sys_read(a->fd, a->buf, a->len)
-                          : sp__sys_pread(a->fd, a->buf, a->len, a->off));
+    return a->off < 0 ? sp__sys_read(a->fd, a->buf, a->len)
+                      : sp__sys_pread(a->fd, a->buf, a->len, a->off);
 }
 
 static long
 sync_write(const struct sp__io_args *a)
 {
-    return ret(a->off < 0 ? sp__sys_write(a->fd, a->buf, a->len)
-                          : sp__sys_pwrite(a->fd, a->buf, a->len, a->off));
+    return a->off < 0 ? sp__sys_write(a->fd, a->buf, a->len)
+                      : sp__sys_pwrite(a->fd, a->buf, a->len, a->off);
 }
 
 static long
@@ -188,25 +188,25 @@ sync_writev(const struct sp__io_args *a)
 static long
 sync_recv(const struct sp__io_args *a)
 {
-    return ret(sp__sys_recv(a->fd, a->buf, a->len, a->flags));
+    return sp__sys_recv(a->fd, a->buf, a->len, a->flags);
 }
 
 static long
 sync_send(const struct sp__io_args *a)
 {
-    return ret(sp__sys_send(a->fd, a->buf, a->len, a->flags | MSG_NOSIGNAL));
+    return sp__sys_send(a->fd, a->buf, a->len, a->flags | MSG_NOSIGNAL);
 }
 
 static long
 sync_recvmsg(const struct sp__io_args *a)
 {
-    return ret(sp__sys_recvmsg(a->fd, a->msg, a->flags));
+    return sp__sys_recvmsg(a->fd, a->msg, a->flags);
 }
 
 static long
 sync_sendmsg(const struct sp__io_args *a)
 {
-    return ret(sp__sys_sendmsg(a->fd, a->msg, a->flags | MSG_NOSIGNAL));
+    return sp__sys_sendmsg(a->fd, a->msg, a->flags | MSG_NOSIGNAL);
 }
 
 static long

@@ -54,10 +54,10 @@ static long
 read_at(struct sp__shard *sh, struct sp__task *t, struct sp__io_args *a)
 {
     struct iovec v = {a->buf, a->len};
-    long got = a->len ? sp__sys_preadv2(a->fd, &v, 1, a->off, RWF_NOWAIT) : -1;
+    long got = a->len ? sp__sys_preadv2(a->fd, &v, 1, a->off, RWF_NOWAIT) : -EAGAIN;
     if (got < 0) {
         /* A pipe or socket: the ring would read it, offset ignored. */
-        return a->len && errno == ESPIPE ? -ESPIPE : t->rt->be->io(sh, t, SP_OP_READ, a);
+        return got == -ESPIPE ? -ESPIPE : t->rt->be->io(sh, t, SP_OP_READ, a);
     }
     if (got == 0 || (size_t)got == a->len) {
         return got;
@@ -81,8 +81,8 @@ read_at(struct sp__shard *sh, struct sp__task *t, struct sp__io_args *a)
 static long
 send_now(const struct sp__io_args *a)
 {
-    ssize_t n = sp__sys_send(a->fd, a->buf, a->len, a->flags | MSG_NOSIGNAL | MSG_DONTWAIT);
-    return n >= 0 ? n : (errno == EWOULDBLOCK ? -EAGAIN : -errno);
+    long n = sp__sys_send(a->fd, a->buf, a->len, a->flags | MSG_NOSIGNAL | MSG_DONTWAIT);
+    return n == -EWOULDBLOCK ? -EAGAIN : n;
 }
 
 /* The body of every entry point below; always inlined, so that an entry

@@ -97,6 +97,58 @@ sp__shard_to_scheduler(struct sp__task *t, int reason)
     sp__shard_switch_out(sp__shard_current(), t, reason);
 }
 
+/* Park the calling task until a wake, its cancellation, its deadline or
+ * `until` (absolute ns, SP_DEADLINE_NONE for none). Returns 0 (woken, or
+ * `until` reached), -ECANCELED or -ETIMEDOUT (the task deadline). May
+ * return 0 spuriously. sp__park (wake.c) is this out of line; the I/O
+ * waits inline it: the task resumes in their frame, one mispredicted
+ * return fewer after each switch back (the return stack buffer then holds
+ * the scheduler's frames). */
+static inline __attribute__((always_inline)) int
+sp__park_inline(uint64_t until)
+{
+    /* One opaque read of the shard serves the whole park: until the
+     * switch below this task cannot move. */
+    struct sp__shard *sh = sp__shard_current();
+    struct sp__task *t = sp_load_relaxed(&sh->current);
+    int err = sp__suspend_result(t);
+    if (err < 0) {
+        return err;
+    }
+    uint32_t s = sp_load_acquire(&t->state);
+    if (s & TS_NOTIFY) {
+        sp_xchg_acqrel(&t->state, TS_ACTIVE);
+        return 0;
+    }
+    if (t->deadline < until) {
+        until = t->deadline;
+    }
+    struct sp__timer tm;
+    struct sp__shard *armed_on = NULL;
+    if (until != SP_DEADLINE_NONE) {
+        if (sp__time_reached(until)) {
+            return sp__suspend_result(t);
+        }
+        armed_on = sh;
+        tm.when = until;
+        tm.task = t;
+        if (sp__timer_arm(&armed_on->timers, &tm) < 0) {
+            return -ENOMEM;
+        }
+        sp_store_relaxed(&t->resume, armed_on->index);
+    }
+    sp__shard_switch_out(sh, t, YIELD_PARK);
+    /* sh is stale from here on: a stealable task may have moved. */
+    if (armed_on) {
+        /* Routing brought us back to the timer's shard (resume), so the heap
+         * is ours to touch again. */
+        SP_ASSERT(sp__shard_current() == armed_on);
+        sp__timer_cancel(&armed_on->timers, &tm);
+        sp_store_relaxed(&t->resume, SP_NO_SHARD);
+    }
+    return sp__suspend_result(t);
+}
+
 /* runq.c (and the inline runq.h): where a runnable task goes. */
 void sp__runq_submit(struct sp_runtime *rt, struct sp__task *t, int target);
 
