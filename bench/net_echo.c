@@ -60,8 +60,11 @@ rounds_of(int stream)
 /* --- the two ends, on any socket API through these hooks ------------------- */
 
 typedef struct ne_io {
-    ssize_t (*send_all)(int fd, const void *buf, size_t len);
-    ssize_t (*recv_exact)(int fd, void *buf, size_t len);
+    /* spindle's own signatures, so that its calls are made directly (each
+     * frame between the caller and a system call costs a mispredicted
+     * return after it: docs/design/io.md, sys.h); `done` may be NULL. */
+    ssize_t (*send_all)(int fd, const void *buf, size_t len, size_t *done);
+    ssize_t (*recv_exact)(int fd, void *buf, size_t len, size_t *done);
 } ne_io_t;
 
 static int
@@ -71,13 +74,13 @@ serve(const ne_io_t *io, int fd, int stream, uint64_t rounds)
     size_t n = stream ? FRAME : RTT_MSG;
     uint64_t ack = 0;
     for (uint64_t i = 0; i < rounds; i++) {
-        if (io->recv_exact(fd, buf, n) != (ssize_t)n) {
+        if (io->recv_exact(fd, buf, n, NULL) != (ssize_t)n) {
             return -EPROTO;
         }
         ack = i;
         const void *reply = stream ? (const void *)&ack : buf;
         size_t rlen = stream ? ACK : n;
-        if (io->send_all(fd, reply, rlen) != (ssize_t)rlen) {
+        if (io->send_all(fd, reply, rlen, NULL) != (ssize_t)rlen) {
             return -EPROTO;
         }
     }
@@ -91,8 +94,8 @@ drive(const ne_io_t *io, int fd, int stream, uint64_t rounds)
     memset(out, 'x', sizeof(out));
     if (!stream) {
         for (uint64_t i = 0; i < rounds; i++) {
-            if (io->send_all(fd, out, RTT_MSG) != RTT_MSG ||
-                io->recv_exact(fd, in, RTT_MSG) != RTT_MSG) {
+            if (io->send_all(fd, out, RTT_MSG, NULL) != RTT_MSG ||
+                io->recv_exact(fd, in, RTT_MSG, NULL) != RTT_MSG) {
                 return -EPROTO;
             }
         }
@@ -101,12 +104,12 @@ drive(const ne_io_t *io, int fd, int stream, uint64_t rounds)
     uint64_t sent = 0, acked = 0;
     while (acked < rounds) {
         while (sent < rounds && sent - acked < WINDOW) {
-            if (io->send_all(fd, out, FRAME) != FRAME) {
+            if (io->send_all(fd, out, FRAME, NULL) != FRAME) {
                 return -EPROTO;
             }
             sent++;
         }
-        if (io->recv_exact(fd, in, ACK) != ACK) {
+        if (io->recv_exact(fd, in, ACK, NULL) != ACK) {
             return -EPROTO;
         }
         acked++;
@@ -129,19 +132,7 @@ report(bench_case_t *c, double *value, int stream, uint64_t rounds, uint64_t ns)
 
 /* --- spindle ----------------------------------------------------------------- */
 
-static ssize_t
-sp_send_all_(int fd, const void *buf, size_t len)
-{
-    return sp_sock_send_all(fd, buf, len, NULL);
-}
-
-static ssize_t
-sp_recv_exact_(int fd, void *buf, size_t len)
-{
-    return sp_sock_recv_exact(fd, buf, len, NULL);
-}
-
-static const ne_io_t SP_IO = {sp_send_all_, sp_recv_exact_};
+static const ne_io_t SP_IO = {sp_sock_send_all, sp_sock_recv_exact};
 
 typedef struct ne_run {
     const ne_params_t *p;
@@ -268,8 +259,9 @@ plain_pair(int *cfd, int *sfd)
 /* --- peer: blocking system calls, server on its own thread -------------- */
 
 static ssize_t
-px_send_all(int fd, const void *buf, size_t len)
+px_send_all(int fd, const void *buf, size_t len, size_t *done_out)
 {
+    (void)done_out; /* always NULL here */
     size_t off = 0;
     while (off < len) {
         ssize_t n = send(fd, (const char *)buf + off, len - off, MSG_NOSIGNAL);
@@ -282,8 +274,9 @@ px_send_all(int fd, const void *buf, size_t len)
 }
 
 static ssize_t
-px_recv_exact(int fd, void *buf, size_t len)
+px_recv_exact(int fd, void *buf, size_t len, size_t *done_out)
 {
+    (void)done_out; /* always NULL here */
     size_t off = 0;
     while (off < len) {
         ssize_t n = recv(fd, (char *)buf + off, len - off, 0);
@@ -488,8 +481,9 @@ bt_io(int op, int fd, void *buf, size_t len)
 }
 
 static ssize_t
-bt_send_all(int fd, const void *buf, size_t len)
+bt_send_all(int fd, const void *buf, size_t len, size_t *done_out)
 {
+    (void)done_out; /* always NULL here */
     for (size_t done = 0; done < len;) {
         int r = bt_io(IORING_OP_SEND, fd, (char *)buf + done, len - done);
         if (r <= 0) {
@@ -501,8 +495,9 @@ bt_send_all(int fd, const void *buf, size_t len)
 }
 
 static ssize_t
-bt_recv_exact(int fd, void *buf, size_t len)
+bt_recv_exact(int fd, void *buf, size_t len, size_t *done_out)
 {
+    (void)done_out; /* always NULL here */
     for (size_t got = 0; got < len;) {
         int r = bt_io(IORING_OP_RECV, fd, (char *)buf + got, len - got);
         if (r <= 0) {
