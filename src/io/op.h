@@ -102,10 +102,4 @@ extern const struct sp__opdef sp__opdefs[SP_OP_COUNT];
  * cancelled and waited for first). -EPERM outside a task. */
 long sp__io_do(enum sp__opcode op, struct sp__io_args *a);
 
-/* sp__io_do(SP_OP_SEND / SP_OP_RECV, a), compiled for that one operation:
- * the per-call checks of other kinds of operation fold away (the socket
- * calls of a server's hot path). */
-long sp__io_send(struct sp__io_args *a);
-long sp__io_recv(struct sp__io_args *a);
-
 #endif

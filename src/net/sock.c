@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "io/call.h"
 #include "io/fdtab.h"
 #include "io/io.h"
 #include "net/net.h"
@@ -51,9 +52,8 @@ long
 sp__sock_io(enum sp__opcode op, struct sp__io_args *a, short events)
 {
     for (;;) {
-        long r = op == SP_OP_SEND   ? sp__io_send(a)
-                 : op == SP_OP_RECV ? sp__io_recv(a)
-                                    : sp__io_do(op, a);
+        /* The socket data calls inline the call's body (call.h). */
+        long r = op == SP_OP_SEND || op == SP_OP_RECV ? sp__io_call(op, a, 1) : sp__io_do(op, a);
         if (r != -EAGAIN && r != -EWOULDBLOCK) {
             return r;
         }
