@@ -48,11 +48,13 @@ sp__sock_create(const char *who, int family, int type)
     return fd;
 }
 
-long
-sp__sock_io(enum sp__opcode op, struct sp__io_args *a, short events)
+/* sp__sock_io's body, inlined into this file's calls, whose op is a
+ * constant: the socket send and receive loops keep the whole call in
+ * their own frame (call.h). */
+static inline __attribute__((always_inline)) long
+sock_io(enum sp__opcode op, struct sp__io_args *a, short events)
 {
     for (;;) {
-        /* The socket data calls inline the call's body (call.h). */
         long r = op == SP_OP_SEND || op == SP_OP_RECV ? sp__io_call(op, a, 1) : sp__io_do(op, a);
         if (r != -EAGAIN && r != -EWOULDBLOCK) {
             return r;
@@ -65,6 +67,12 @@ sp__sock_io(enum sp__opcode op, struct sp__io_args *a, short events)
             return p;
         }
     }
+}
+
+long
+sp__sock_io(enum sp__opcode op, struct sp__io_args *a, short events)
+{
+    return sock_io(op, a, events);
 }
 
 int
@@ -103,7 +111,7 @@ sp_sock_recv(int fd, void *buf, size_t len, int flags)
     }
     struct sp__io_args a = {.fd = fd, .off = -1, .buf = buf, .len = len};
     a.flags = flags & ~MSG_DONTWAIT;
-    return sp__sock_io(SP_OP_RECV, &a, POLLIN);
+    return sock_io(SP_OP_RECV, &a, POLLIN);
 }
 
 ssize_t
@@ -115,7 +123,7 @@ sp_sock_send(int fd, const void *buf, size_t len, int flags)
     }
     struct sp__io_args a = {.fd = fd, .off = -1, .buf = (void *)buf, .len = len};
     a.flags = flags & ~MSG_DONTWAIT;
-    return sp__sock_io(SP_OP_SEND, &a, POLLOUT);
+    return sock_io(SP_OP_SEND, &a, POLLOUT);
 }
 
 static int
@@ -193,7 +201,7 @@ sp_sock_send_all(int fd, const void *buf, size_t len, size_t *done)
     while (err == 0 && off < len) {
         a.buf = (char *)buf + off;
         a.len = len - off;
-        ssize_t n = sp__sock_io(SP_OP_SEND, &a, POLLOUT);
+        ssize_t n = sock_io(SP_OP_SEND, &a, POLLOUT);
         if (n < 0) {
             err = n;
         } else {
@@ -215,7 +223,7 @@ sp_sock_recv_exact(int fd, void *buf, size_t len, size_t *done)
     while (err == 0 && off < len) {
         a.buf = (char *)buf + off;
         a.len = len - off;
-        ssize_t n = sp__sock_io(SP_OP_RECV, &a, POLLIN);
+        ssize_t n = sock_io(SP_OP_RECV, &a, POLLIN);
         if (n < 0) {
             err = n;
         } else if (n == 0) {
