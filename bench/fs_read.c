@@ -298,33 +298,6 @@ static bench_case_t cases[] = {
     BENCH_CASE(QD32, "epoll-1shard-batch", "ns", sp_case, &SP_QD32_BATCH_EPOLL),
 };
 
-/* Median over repetitions of cases[a] / cases[b] (interleaved: rep k of one
- * with rep k of the other). */
-static void
-print_ratio(size_t a, size_t b, const char *what)
-{
-    bench_case_t *x = &cases[a], *y = &cases[b];
-    if (!x->selected || !y->selected || x->err || y->err || !x->nsamples || !y->nsamples) {
-        return;
-    }
-    int n = x->nsamples < y->nsamples ? x->nsamples : y->nsamples;
-    double r[BENCH_MAX_REPS];
-    for (int k = 0; k < n; k++) {
-        r[k] = x->samples[k] / y->samples[k];
-    }
-    for (int i = 1; i < n; i++) {
-        double v = r[i];
-        int j = i - 1;
-        for (; j >= 0 && r[j] > v; j--) {
-            r[j + 1] = r[j];
-        }
-        r[j + 1] = v;
-    }
-    double med = n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
-    printf("# ratio %s %s = %.3f (median of per-rep ratios; min %.3f max %.3f)\n",
-           x->workload, what, med, r[0], r[n - 1]);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -335,11 +308,11 @@ main(int argc, char **argv)
         return 1;
     }
     int status = bench_run(cases, sizeof cases / sizeof cases[0]);
-    print_ratio(0, 1, "spindle-uring/pread (goal <= 1.5)");
-    print_ratio(0, 2, "spindle-uring/liburing-qd1");
+    bench_print_ratio(&cases[0], &cases[1], "spindle-uring/pread (goal <= 1.5)");
+    bench_print_ratio(&cases[0], &cases[2], "spindle-uring/liburing-qd1");
     /* Throughput share: raw ns per read over ours. */
-    print_ratio(5, 7, "liburing-batch32/spindle-uring-batch (goal >= 0.9)");
-    print_ratio(5, 4, "liburing-batch32/spindle-uring-spawn-per-read");
+    bench_print_ratio(&cases[5], &cases[7], "liburing-batch32/spindle-uring-batch (goal >= 0.9)");
+    bench_print_ratio(&cases[5], &cases[4], "liburing-batch32/spindle-uring-spawn-per-read");
     close(file_fd);
     return status;
 }

@@ -406,3 +406,27 @@ bench_stats_sum(sp_shard_stats_t *sum)
     }
     return 0;
 }
+
+void
+bench_print_ratio(const bench_case_t *x, const bench_case_t *y, const char *what)
+{
+    if (!x->selected || !y->selected || x->err || y->err || !x->nsamples || !y->nsamples) {
+        return;
+    }
+    int n = x->nsamples < y->nsamples ? x->nsamples : y->nsamples;
+    double r[BENCH_MAX_REPS];
+    for (int k = 0; k < n; k++) {
+        r[k] = x->samples[k] / y->samples[k];
+    }
+    for (int i = 1; i < n; i++) {
+        double v = r[i];
+        int j = i - 1;
+        for (; j >= 0 && r[j] > v; j--) {
+            r[j + 1] = r[j];
+        }
+        r[j + 1] = v;
+    }
+    double med = n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+    printf("# ratio %s %s = %.3f (median of per-rep ratios; min %.3f max %.3f)\n",
+           x->workload, what, med, r[0], r[n - 1]);
+}

@@ -117,6 +117,13 @@ void bench_extra(bench_case_t *c, const char *fmt, ...)
  * otherwise (suitable as the exit status). */
 int bench_run(bench_case_t *cases, size_t ncases);
 
+/* After bench_run: print "# ratio <x's workload> <what> = median" of x's
+ * time over y's, per repetition (rep k of one against rep k of the other,
+ * which ran interleaved, so a machine that changes speed between
+ * repetitions moves both), with the smallest and largest. Nothing if
+ * either case was not run or failed. */
+void bench_print_ratio(const bench_case_t *x, const bench_case_t *y, const char *what);
+
 /* --- spindle helpers ----------------------------------------------------- */
 
 /* sp_config_init(), then shards = n and pin_threads = 1. */

@@ -899,5 +899,12 @@ main(int argc, char **argv)
     bench_init(argc, argv,
                "TCP loopback echo: 256-byte round trips, and 4 KiB frames with a\n"
                "window of 32; ns per round trip / per frame.\n");
-    return bench_run(cases, sizeof cases / sizeof cases[0]);
+    int status = bench_run(cases, sizeof cases / sizeof cases[0]);
+    /* The goals, and the bare-task split (docs/benchmarks.md). */
+    bench_print_ratio(&cases[0], &cases[4], "spindle-uring/liburing-loop (goal <= 1.05)");
+    bench_print_ratio(&cases[0], &cases[5], "spindle-uring/bare-tasks");
+    bench_print_ratio(&cases[5], &cases[4], "bare-tasks/liburing-loop");
+    bench_print_ratio(&cases[3], &cases[6], "spindle-epoll/epoll-loop (goal <= 1.10)");
+    bench_print_ratio(&cases[3], &cases[7], "spindle-epoll/bare-tasks");
+    return status;
 }
