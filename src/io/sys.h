@@ -147,6 +147,14 @@ sp__sys_sendmsg(int fd, const struct msghdr *msg, int flags)
                    0, 0);
 }
 
+static inline long
+sp__sys_io_uring_enter(int fd, unsigned submit, unsigned wait, unsigned flags)
+{
+    return SP__SYS(syscall(__NR_io_uring_enter, fd, submit, wait, flags, NULL, 0),
+                   __NR_io_uring_enter, SP__A(fd), SP__A(submit), SP__A(wait), SP__A(flags), 0,
+                   0);
+}
+
 /* epoll_wait is not in aarch64's table: epoll_pwait with no mask. */
 static inline long
 sp__sys_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout_ms)

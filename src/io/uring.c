@@ -22,6 +22,7 @@
 
 #include "io/io.h"
 #include "io/op.h"
+#include "io/sys.h"
 #include "sched/sched.h"
 #include "spindle/io.h"
 
@@ -49,6 +50,8 @@ struct uring_shard {
      * cancel_fd can cancel them one by one (docs/design/io.md). */
     struct uring_io *live;
     unsigned reap_streak; /* operations reaped by their task in a row */
+    int enter_fd;         /* the ring's fd, or its registered index */
+    unsigned enter_flags; /* IORING_ENTER_REGISTERED_RING if registered */
 };
 
 /* How many operations in a row a task alone on its shard may submit and
@@ -233,7 +236,12 @@ uring_init(struct sp__shard *sh)
      * drops a reference on the ring's file at every enter (echo over a
      * Unix socket pair: about 80 ns of a 2.3 us round trip). Before 5.18
      * the kernel refuses, and enters look the fd up as before. */
-    io_uring_register_ring_fd(&u->ring);
+    if (io_uring_register_ring_fd(&u->ring) == 1) {
+        u->enter_fd = u->ring.enter_ring_fd;
+        u->enter_flags = IORING_ENTER_REGISTERED_RING;
+    } else {
+        u->enter_fd = u->ring.ring_fd;
+    }
     sh->wake_fd = eventfd(0, EFD_CLOEXEC);
     if (sh->wake_fd < 0) {
         err = -errno;
@@ -300,6 +308,26 @@ dispatch(struct sp__shard *sh, struct uring_shard *u)
     io_uring_cq_advance(&u->ring, n);
 }
 
+/* liburing's io_uring_submit_and_get_events, inline: publish the SQ tail
+ * (the ring is never SQPOLL, so a plain store, ordered by the system call)
+ * and enter with GETEVENTS, which runs the task work that DEFER_TASKRUN
+ * keeps for us. One frame less between a task and the system call (see
+ * below). Errors are left to the next enter, as before: a full CQ
+ * (-EBUSY) leaves the SQEs queued, and the dispatch that follows makes
+ * room. */
+static inline __attribute__((always_inline)) void
+submit_and_get_events(struct uring_shard *u)
+{
+    struct io_uring_sq *sq = &u->ring.sq;
+    unsigned tail = sq->sqe_tail;
+    if (sq->sqe_head != tail) {
+        sq->sqe_head = tail;
+        __atomic_store_n(sq->ktail, tail, __ATOMIC_RELEASE);
+    }
+    unsigned submit = tail - __atomic_load_n(sq->khead, __ATOMIC_ACQUIRE);
+    sp__sys_io_uring_enter(u->enter_fd, submit, 0, IORING_ENTER_GETEVENTS | u->enter_flags);
+}
+
 /* Inlined where a task submits (reap_if_alone): each function level
  * between the task's code and the system call costs a mispredicted
  * return after it (sys.h). */
@@ -310,7 +338,7 @@ submit_and_dispatch(struct sp__shard *sh, struct uring_shard *u)
     /* With nothing in flight nothing new can complete: skip the syscall,
      * but still reap what a wait left in the CQ. */
     if (u->inflight || io_uring_sq_ready(&u->ring)) {
-        io_uring_submit_and_get_events(&u->ring);
+        submit_and_get_events(u);
     }
     if (io_uring_cq_ready(&u->ring)) {
         dispatch(sh, u);
