@@ -567,7 +567,7 @@ uring_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
             sp__park_nointr();
             continue;
         }
-        err = sp__park_inline(SP_DEADLINE_NONE);
+        err = sp__park_on(sh, t, SP_DEADLINE_NONE); /* the CQE brings us back to sh */
         if (err < 0 && !io.done) {
             cancel_op(sh, u, &io);
         }
