@@ -305,31 +305,11 @@ main(int argc, char **argv)
         }
     }
 
-    /* Ratios pinned-only / stealable from the medians, for the goals. */
+    /* Ratios pinned-only / stealable, for the goals. */
     for (size_t i = 0; i + 1 < sizeof cases / sizeof cases[0]; i += 2) {
-        bench_case_t *pin = &cases[i], *st = &cases[i + 1];
-        if (!pin->selected || !st->selected || pin->nsamples == 0 || st->nsamples == 0 ||
-            pin->err != 0 || st->err != 0) {
-            continue;
-        }
-        /* Interleaved reps: pair rep k of one with rep k of the other. */
-        int n = pin->nsamples < st->nsamples ? pin->nsamples : st->nsamples;
-        double ratios[BENCH_MAX_REPS];
-        for (int k = 0; k < n; k++) {
-            ratios[k] = pin->samples[k] / st->samples[k];
-        }
-        /* Insertion sort; n is small. */
-        for (int a = 1; a < n; a++) {
-            double v = ratios[a];
-            int b = a - 1;
-            for (; b >= 0 && ratios[b] > v; b--) {
-                ratios[b + 1] = ratios[b];
-            }
-            ratios[b + 1] = v;
-        }
-        double med = n % 2 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
-        printf("# ratio %s %s/%s = %.3f (median of per-rep ratios; min %.3f max %.3f)\n",
-               pin->workload, pin->variant, st->variant, med, ratios[0], ratios[n - 1]);
+        char what[128];
+        snprintf(what, sizeof what, "%s/%s", cases[i].variant, cases[i + 1].variant);
+        bench_print_ratio(&cases[i], &cases[i + 1], what);
     }
     return status;
 }
