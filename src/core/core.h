@@ -37,8 +37,8 @@ enum {
 /* Why a task switched to its scheduler; written by the task just before the
  * switch, read by the scheduler of the same thread just after it.
  * YIELD_HELD: the task stays ACTIVE, not queued; code of its shard holds
- * it on a list of its own and queues it again (sp__runq_push_local), on
- * this thread, after the switch. A yield that waits for something the
+ * it on a list of its own and queues it again (sp__requeue_held), on this
+ * thread, after the switch. A yield that waits for something the
  * shard does soon (the epoll backend's next poll), without the park and
  * wake of a state-word round trip. A wake meanwhile only sets NOTIFY, so
  * the holder must queue it whatever happens. */

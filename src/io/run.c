@@ -77,7 +77,6 @@ sp__io_do(enum sp__opcode op, struct sp__io_args *a)
     return sp__io_call(op, a, sp__opdefs[op].fd_op);
 }
 
-
 /* --- close --------------------------------------------------------------- */
 
 static intptr_t

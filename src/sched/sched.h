@@ -102,9 +102,9 @@ sp__shard_to_scheduler(struct sp__task *t, int reason)
  * `until` reached), -ECANCELED or -ETIMEDOUT (the task deadline). May
  * return 0 spuriously. sp__park_on: for the task t running on sh, which
  * the caller has at hand (and knows it is still on sh). sp__park (wake.c)
- * is this out of line; the I/O waits inline it: the task resumes in their frame, one mispredicted
- * return fewer after each switch back (the return stack buffer then holds
- * the scheduler's frames). */
+ * is this out of line; the I/O waits inline it: the task resumes in their
+ * frame, one mispredicted return fewer after each switch back (the return
+ * stack buffer then holds the scheduler's frames). */
 static inline __attribute__((always_inline)) int
 sp__park_on(struct sp__shard *sh, struct sp__task *t, uint64_t until)
 {
