@@ -557,6 +557,14 @@ uring_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
      * task runs on ahead of them until its next suspension point (at most
      * REAP_STREAK_MAX calls). */
     reap_if_alone(sh, u, &io.reaping);
+    if (!io.done && sh->timers.n == 0) {
+        /* The task parks: a switch, which the stall detector counts and
+         * after which run_batch looks at the inbox. With no timer on the
+         * shard nothing else waits for the loop's own poll, so the streak
+         * starts again (echo on one shard: it ran out every 8th round
+         * trip, and that round trip parked its send too). */
+        u->reap_streak = 0;
+    }
     int err = 0;
     while (!io.done) {
         /* The CQE is posted to this ring and dispatched by this shard:
