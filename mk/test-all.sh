@@ -144,7 +144,7 @@ run_noring() { # the I/O tests once more, in processes that may not use io_uring
 run_masked() {
     runner=build/release/tests/runner
     [ -x "$runner" ] || return 0
-    for feature in defer_taskrun coop_taskrun msg_ring cancel_fd guard; do
+    for feature in defer_taskrun coop_taskrun msg_ring cancel_fd reg_ring guard; do
         log=build/release/tests/masked-$feature.log
         echo "=== test: release, io_uring with $feature off"
         # shellcheck disable=SC2086

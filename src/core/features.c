@@ -6,6 +6,7 @@
  *   coop_taskrun   no COOP_TASKRUN either (5.19): a plain ring
  *   msg_ring       no IORING_OP_MSG_RING (5.18): eventfd doorbells
  *   cancel_fd      no IORING_ASYNC_CANCEL_FD (5.19): per-operation cancels
+ *   reg_ring       no IORING_REGISTER_RING_FDS (5.18): enters name the fd
  *   guard          no MADV_GUARD_INSTALL (6.13): mprotect guard pages
  *
  * Read where each feature is probed (once per process). Unknown names are
@@ -16,7 +17,7 @@
 #include "core/core.h"
 
 static const char *const known[] = {"defer_taskrun", "coop_taskrun", "msg_ring", "cancel_fd",
-                                    "guard", "epoll_recheck"};
+                                    "reg_ring",      "guard",        "epoll_recheck"};
 
 int
 sp__feature_off(const char *name)
@@ -39,7 +40,8 @@ sp__feature_off(const char *name)
         static _Atomic int warned;
         if (!ok && len > 0 && !sp_xchg_seqcst(&warned, 1)) {
             sp__log("SPINDLE_FEATURES_OFF: unknown feature '%.*s' ignored (known: "
-                    "defer_taskrun, coop_taskrun, msg_ring, cancel_fd, guard)",
+                    "defer_taskrun, coop_taskrun, msg_ring, cancel_fd, reg_ring, guard, "
+                    "epoll_recheck)",
                     (int)len, p);
         }
         p += len;

@@ -67,6 +67,7 @@ static struct {
     unsigned setup_flags;
     int msg_ring;
     int cancel_fd; /* IORING_ASYNC_CANCEL_FD (5.19) */
+    int reg_ring;  /* may try IORING_REGISTER_RING_FDS (5.18) */
     unsigned char op_ok[SP_OP_COUNT]; /* the ring has the opcode */
 } caps = {.once = PTHREAD_ONCE_INIT};
 
@@ -157,6 +158,7 @@ probe_once(void)
         caps.msg_ring = pr && io_uring_opcode_supported(pr, IORING_OP_MSG_RING) &&
                         !sp__feature_off("msg_ring");
         caps.cancel_fd = probe_cancel_fd() && !sp__feature_off("cancel_fd");
+        caps.reg_ring = !sp__feature_off("reg_ring");
         for (int op = 0; op < SP_OP_COUNT; op++) {
             int uop = sp__opdefs[op].uring_op;
             caps.op_ok[op] = pr && uop >= 0 && io_uring_opcode_supported(pr, uop);
@@ -236,7 +238,7 @@ uring_init(struct sp__shard *sh)
      * drops a reference on the ring's file at every enter (echo over a
      * Unix socket pair: about 80 ns of a 2.3 us round trip). Before 5.18
      * the kernel refuses, and enters look the fd up as before. */
-    if (io_uring_register_ring_fd(&u->ring) == 1) {
+    if (caps.reg_ring && io_uring_register_ring_fd(&u->ring) == 1) {
         u->enter_fd = u->ring.enter_ring_fd;
         u->enter_flags = IORING_ENTER_REGISTERED_RING;
     } else {
