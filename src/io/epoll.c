@@ -84,7 +84,7 @@ struct epoll_shard {
     int nfds;
     long waiters;      /* tasks waiting for readiness: poll must look */
     long unchecked;    /* waiters with `unchecked` set */
-    struct ep_deferred *deferred, **deferred_tail; /* woken by the next poll */
+    struct ep_deferred *deferred, **deferred_tail; /* queued by the next poll */
     unsigned round;    /* revalidation rounds so far */
     unsigned polls;
     uint64_t next_round; /* sp__now() due for the next */
@@ -544,24 +544,6 @@ connect_nb(struct sp__shard *sh, struct sp__task *t, struct sp__io_args *a)
     return -soerr;
 }
 
-/* A socket call made at once, never blocking: the flags of the caller's
- * call plus MSG_DONTWAIT (and MSG_NOSIGNAL for a send, as everywhere). */
-static long
-sock_call(int op, const struct sp__io_args *a)
-{
-    int fl = a->flags | MSG_DONTWAIT;
-    switch (op) {
-    case SP_OP_RECV:
-        return sp__sys_recv(a->fd, a->buf, a->len, fl);
-    case SP_OP_SEND:
-        return sp__sys_send(a->fd, a->buf, a->len, fl | MSG_NOSIGNAL);
-    case SP_OP_RECVMSG:
-        return sp__sys_recvmsg(a->fd, a->msg, fl);
-    default:
-        return sp__sys_sendmsg(a->fd, a->msg, fl | MSG_NOSIGNAL);
-    }
-}
-
 /* recv, send and their msghdr forms: the hot path of a network server,
  * kept apart from the checks that only files and pipes need (not inlined:
  * epoll_io reaches it with a jump, without their stack frame). */
@@ -578,14 +560,15 @@ sock_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a)
             return deferred;
         }
         if (deferred) {
-            /* Woken released, the task may run on another shard now: from
-             * here on, that shard's table (or this one, grown meanwhile). */
+            /* Requeued stealable (a busy shard), the task may run on another
+             * shard now: from here on, that shard's table (or this one,
+             * grown meanwhile). */
             sh = sp__shard_current();
             f = fd_state(sh->backend, a->fd);
         }
     }
     for (int first = 1;; first = 0) {
-        long r = sock_call(op, a);
+        long r = sp__sock_call(op, a, MSG_DONTWAIT);
         if (f && first) {
             score_receive(f, deferred, r);
         }

@@ -188,25 +188,25 @@ sync_writev(const struct sp__io_args *a)
 static long
 sync_recv(const struct sp__io_args *a)
 {
-    return sp__sys_recv(a->fd, a->buf, a->len, a->flags);
+    return sp__sock_call(SP_OP_RECV, a, 0);
 }
 
 static long
 sync_send(const struct sp__io_args *a)
 {
-    return sp__sys_send(a->fd, a->buf, a->len, a->flags | MSG_NOSIGNAL);
+    return sp__sock_call(SP_OP_SEND, a, 0);
 }
 
 static long
 sync_recvmsg(const struct sp__io_args *a)
 {
-    return sp__sys_recvmsg(a->fd, a->msg, a->flags);
+    return sp__sock_call(SP_OP_RECVMSG, a, 0);
 }
 
 static long
 sync_sendmsg(const struct sp__io_args *a)
 {
-    return sp__sys_sendmsg(a->fd, a->msg, a->flags | MSG_NOSIGNAL);
+    return sp__sock_call(SP_OP_SENDMSG, a, 0);
 }
 
 static long

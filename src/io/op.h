@@ -22,6 +22,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "io/sys.h"
+
 struct io_uring_sqe;
 struct statx;
 
@@ -95,6 +97,27 @@ struct sp__opdef {
 };
 
 extern const struct sp__opdef sp__opdefs[SP_OP_COUNT];
+
+/* recv, send, recvmsg or sendmsg made at once, with the call's flags plus
+ * `more` (the epoll backend's MSG_DONTWAIT); sends never raise SIGPIPE.
+ * The sync entries of these four ops, and inlined by the epoll backend's
+ * socket path, which keeps no frame between a task and the system call
+ * (sys.h). Returns the result or -errno. */
+static inline long
+sp__sock_call(enum sp__opcode op, const struct sp__io_args *a, int more)
+{
+    int fl = a->flags | more;
+    switch (op) {
+    case SP_OP_RECV:
+        return sp__sys_recv(a->fd, a->buf, a->len, fl);
+    case SP_OP_SEND:
+        return sp__sys_send(a->fd, a->buf, a->len, fl | MSG_NOSIGNAL);
+    case SP_OP_RECVMSG:
+        return sp__sys_recvmsg(a->fd, a->msg, fl);
+    default:
+        return sp__sys_sendmsg(a->fd, a->msg, fl | MSG_NOSIGNAL);
+    }
+}
 
 /* Run one operation for the calling task; returns the result or -errno.
  * A suspension point: -ECANCELED / -ETIMEDOUT (checked before anything is

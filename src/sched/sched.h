@@ -102,7 +102,7 @@ sp__shard_to_scheduler(struct sp__task *t, int reason)
  * `until` reached), -ECANCELED or -ETIMEDOUT (the task deadline). May
  * return 0 spuriously. sp__park_on: for the task t running on sh, which
  * the caller has at hand (and knows it is still on sh). sp__park (wake.c)
- * is this out of line; the I/O waits inline it: the task resumes in their
+ * is this out of line, for the current task; the I/O waits inline it: the task resumes in their
  * frame, one mispredicted return fewer after each switch back (the return
  * stack buffer then holds the scheduler's frames). */
 static inline __attribute__((always_inline)) int
@@ -144,15 +144,6 @@ sp__park_on(struct sp__shard *sh, struct sp__task *t, uint64_t until)
         sp_store_relaxed(&t->resume, SP_NO_SHARD);
     }
     return sp__suspend_result(t);
-}
-
-static inline __attribute__((always_inline)) int
-sp__park_inline(uint64_t until)
-{
-    /* One opaque read of the shard serves the whole park: until the
-     * switch this task cannot move. */
-    struct sp__shard *sh = sp__shard_current();
-    return sp__park_on(sh, sp_load_relaxed(&sh->current), until);
 }
 
 /* runq.c (and the inline runq.h): where a runnable task goes. */

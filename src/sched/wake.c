@@ -167,7 +167,10 @@ sp__wake_after_park(struct sp__shard *sh, struct sp__task *t)
 int
 sp__park(uint64_t until)
 {
-    return sp__park_inline(until);
+    /* One opaque read of the shard serves the whole park: until the
+     * switch this task cannot move. */
+    struct sp__shard *sh = sp__shard_current();
+    return sp__park_on(sh, sp_load_relaxed(&sh->current), until);
 }
 
 /* Park until a wake, ignoring cancellation and the deadline: for the few
