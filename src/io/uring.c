@@ -52,6 +52,8 @@ struct uring_shard {
     unsigned reap_streak; /* operations reaped by their task in a row */
     int enter_fd;         /* the ring's fd, or its registered index */
     unsigned enter_flags; /* IORING_ENTER_REGISTERED_RING if registered */
+    int getevents_lazily; /* DEFER_TASKRUN ring that flags its task work:
+                           * see submit_and_get_events */
 };
 
 /* How many operations in a row a task alone on its shard may submit and
@@ -135,7 +137,9 @@ probe_once(void)
 {
     /* NOTE: SINGLE_ISSUER needs 6.0, DEFER_TASKRUN 6.1; COOP_TASKRUN 5.19. */
     static const unsigned tries[] = {
-        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+        /* TASKRUN_FLAG (5.19): the kernel says in the SQ ring's flags when
+         * task work is waiting (submit_and_get_events). */
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
         IORING_SETUP_COOP_TASKRUN,
         0,
     };
@@ -244,6 +248,7 @@ uring_init(struct sp__shard *sh)
     } else {
         u->enter_fd = u->ring.ring_fd;
     }
+    u->getevents_lazily = (caps.setup_flags & IORING_SETUP_DEFER_TASKRUN) != 0;
     sh->wake_fd = eventfd(0, EFD_CLOEXEC);
     if (sh->wake_fd < 0) {
         err = -errno;
@@ -312,11 +317,30 @@ dispatch(struct sp__shard *sh, struct uring_shard *u)
 
 /* liburing's io_uring_submit_and_get_events, inline: publish the SQ tail
  * (the ring is never SQPOLL, so a plain store, ordered by the system call)
- * and enter with GETEVENTS, which runs the task work that DEFER_TASKRUN
- * keeps for us. One frame less between a task and the system call (see
+ * and enter. One frame less between a task and the system call (see
  * below). Errors are left to the next enter, as before: a full CQ
  * (-EBUSY) leaves the SQEs queued, and the dispatch that follows makes
- * room. */
+ * room.
+ *
+ * GETEVENTS runs the task work that DEFER_TASKRUN keeps for us: the
+ * completions of operations that waited in the kernel (a receive that
+ * found no data and armed a poll). It costs about 1% of a loopback echo
+ * round trip even when there is nothing to run, and an operation that
+ * completes during the submit needs none of it: its CQE is posted before
+ * the enter returns. So it is asked for only where task work may be, or
+ * may arrive during this enter:
+ *   - the kernel has flagged work waiting (IORING_SQ_TASKRUN, with
+ *     TASKRUN_FLAG) or CQEs in its overflow list (IORING_SQ_CQ_OVERFLOW);
+ *   - an operation submitted by an earlier enter is still in flight
+ *     (inflight counts this batch's operations too, so more in flight than
+ *     SQEs submitted now means an older one): this batch may be what
+ *     completes it (a send whose data it waits for).
+ * A guess that errs (an SQE here that is no operation, such as a cancel,
+ * hiding an older one in flight) only delays that completion to the
+ * loop's own poll, which submits nothing and so always asks; and the loop
+ * never sleeps but in an enter that asks (uring_wait). Rings without
+ * DEFER_TASKRUN run their task work on any enter, and always ask as
+ * before. */
 static inline __attribute__((always_inline)) void
 submit_and_get_events(struct uring_shard *u)
 {
@@ -327,7 +351,13 @@ submit_and_get_events(struct uring_shard *u)
         __atomic_store_n(sq->ktail, tail, __ATOMIC_RELEASE);
     }
     unsigned submit = tail - __atomic_load_n(sq->khead, __ATOMIC_ACQUIRE);
-    sp__sys_io_uring_enter(u->enter_fd, submit, 0, IORING_ENTER_GETEVENTS | u->enter_flags);
+    unsigned flags = u->enter_flags;
+    if (!u->getevents_lazily || u->inflight > submit ||
+        (__atomic_load_n(sq->kflags, __ATOMIC_RELAXED) &
+         (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) {
+        flags |= IORING_ENTER_GETEVENTS;
+    }
+    sp__sys_io_uring_enter(u->enter_fd, submit, 0, flags);
 }
 
 /* Inlined where a task submits (reap_if_alone): each function level
