@@ -281,15 +281,19 @@ uring_fini(struct sp__shard *sh)
 
 static void flush_deferred(struct sp__shard *sh, struct uring_shard *u);
 
+/* The CQEs posted so far (one acquire of the tail; later ones wait for
+ * the next dispatch), then one release of the head: liburing's
+ * for_each_cqe re-reads the tail at every entry and allows for 32-byte
+ * CQEs, which this ring never has. */
 static void
 dispatch(struct sp__shard *sh, struct uring_shard *u)
 {
-    struct io_uring_cqe *cqe;
-    unsigned head, n = 0;
-    io_uring_for_each_cqe(&u->ring, head, cqe)
-    {
+    struct io_uring_cq *cq = &u->ring.cq;
+    unsigned head = *cq->khead;
+    unsigned tail = __atomic_load_n(cq->ktail, __ATOMIC_ACQUIRE);
+    for (; head != tail; head++) {
+        const struct io_uring_cqe *cqe = &cq->cqes[head & cq->ring_mask];
         uint64_t ud = cqe->user_data;
-        n++;
         switch (ud & TAG_MASK) {
         case TAG_OP: {
             struct sp__op *op = (struct sp__op *)(uintptr_t)ud;
@@ -312,7 +316,7 @@ dispatch(struct sp__shard *sh, struct uring_shard *u)
             break;
         }
     }
-    io_uring_cq_advance(&u->ring, n);
+    __atomic_store_n(cq->khead, tail, __ATOMIC_RELEASE);
 }
 
 /* liburing's io_uring_submit_and_get_events, inline: publish the SQ tail
@@ -498,8 +502,8 @@ io_complete(struct sp__shard *sh, struct sp__op *op, int res, unsigned flags)
 
 /* A free SQE, submitting (and if the kernel asks, reaping) to make room:
  * a full SQ is a normal event under load, never an error. */
-static struct io_uring_sqe *
-get_sqe(struct sp__shard *sh, struct uring_shard *u)
+static __attribute__((noinline)) struct io_uring_sqe *
+get_sqe_slow(struct sp__shard *sh, struct uring_shard *u)
 {
     struct io_uring_sqe *sqe;
     while ((sqe = io_uring_get_sqe(&u->ring)) == NULL) {
@@ -511,6 +515,22 @@ get_sqe(struct sp__shard *sh, struct uring_shard *u)
         }
     }
     return sqe;
+}
+
+/* The common case inline: room in the SQ. liburing's io_uring_get_sqe
+ * without its SQPOLL and SQE128 cases, which this ring never has: the
+ * kernel moves the SQ head only inside our own enters, so a plain read
+ * serves. */
+static inline __attribute__((always_inline)) struct io_uring_sqe *
+get_sqe(struct sp__shard *sh, struct uring_shard *u)
+{
+    struct io_uring_sq *sq = &u->ring.sq;
+    unsigned tail = sq->sqe_tail;
+    if (sp_likely(tail - *sq->khead < sq->ring_entries)) {
+        sq->sqe_tail = tail + 1;
+        return &sq->sqes[tail & sq->ring_mask];
+    }
+    return get_sqe_slow(sh, u);
 }
 
 /* Receives go into the SQ after everything else prepared in the same loop
