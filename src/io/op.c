@@ -55,13 +55,13 @@ prep_writev(struct io_uring_sqe *s, const struct sp__io_args *a)
 static void
 prep_recv(struct io_uring_sqe *s, const struct sp__io_args *a)
 {
-    io_uring_prep_recv(s, a->fd, a->buf, a->len, a->flags);
+    SP__PREP_RECV(s, a);
 }
 
 static void
 prep_send(struct io_uring_sqe *s, const struct sp__io_args *a)
 {
-    io_uring_prep_send(s, a->fd, a->buf, a->len, a->flags | MSG_NOSIGNAL);
+    SP__PREP_SEND(s, a);
 }
 
 static void

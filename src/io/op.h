@@ -119,6 +119,13 @@ sp__sock_call(enum sp__opcode op, const struct sp__io_args *a, int more)
     }
 }
 
+/* The SQEs of the socket receive and send, inline where the io_uring
+ * backend prepares them (their table entries use the same). Sends never
+ * raise SIGPIPE. Needs <liburing.h>. */
+#define SP__PREP_RECV(sqe, a) io_uring_prep_recv((sqe), (a)->fd, (a)->buf, (a)->len, (a)->flags)
+#define SP__PREP_SEND(sqe, a)                                                              \
+    io_uring_prep_send((sqe), (a)->fd, (a)->buf, (a)->len, (a)->flags | MSG_NOSIGNAL)
+
 /* Run one operation for the calling task; returns the result or -errno.
  * A suspension point: -ECANCELED / -ETIMEDOUT (checked before anything is
  * started, and on cancellation while in flight: the operation is

@@ -279,7 +279,8 @@ uring_fini(struct sp__shard *sh)
     sh->backend = NULL;
 }
 
-static void flush_deferred(struct sp__shard *sh, struct uring_shard *u);
+static inline void flush_deferred(struct sp__shard *sh, struct uring_shard *u);
+static inline void io_complete(struct sp__shard *sh, struct sp__op *op, int res, unsigned flags);
 
 /* The CQEs posted so far (one acquire of the tail; later ones wait for
  * the next dispatch), then one release of the head: liburing's
@@ -298,7 +299,11 @@ dispatch(struct sp__shard *sh, struct uring_shard *u)
         case TAG_OP: {
             struct sp__op *op = (struct sp__op *)(uintptr_t)ud;
             u->inflight--;
-            op->complete(sh, op, cqe->res, cqe->flags);
+            if (sp_likely(op->complete == io_complete)) {
+                io_complete(sh, op, cqe->res, cqe->flags); /* inline */
+            } else {
+                op->complete(sh, op, cqe->res, cqe->flags);
+            }
             break;
         }
         case TAG_EVENTFD:
@@ -480,7 +485,7 @@ struct uring_io {
     int reaping;               /* its task is running the dispatch itself */
 };
 
-static void
+static inline void
 io_complete(struct sp__shard *sh, struct sp__op *op, int res, unsigned flags)
 {
     (void)flags;
@@ -533,6 +538,22 @@ get_sqe(struct sp__shard *sh, struct uring_shard *u)
     return get_sqe_slow(sh, u);
 }
 
+/* The SQE of operation op with arguments a, for record io: the socket
+ * send and receive inline (the calls that come most often, one after the
+ * other), the rest through the table. */
+static inline __attribute__((always_inline)) void
+prep_sqe(struct io_uring_sqe *sqe, int op, const struct sp__io_args *a, struct uring_io *io)
+{
+    if (op == SP_OP_SEND) {
+        SP__PREP_SEND(sqe, a);
+    } else if (op == SP_OP_RECV) {
+        SP__PREP_RECV(sqe, a);
+    } else {
+        sp__opdefs[op].prep(sqe, a);
+    }
+    io_uring_sqe_set_data(sqe, io);
+}
+
 /* Receives go into the SQ after everything else prepared in the same loop
  * iteration. A receive whose data a send of this very batch provides (the
  * other end of a connection served by the same shard, as in a request and
@@ -542,7 +563,7 @@ get_sqe(struct sp__shard *sh, struct uring_shard *u)
  * round trip in a hand-written liburing loop (bench/net_echo.c). Tasks that
  * run concurrently have no order among their operations, so none is
  * broken. */
-static void
+static inline __attribute__((always_inline)) void
 flush_deferred(struct sp__shard *sh, struct uring_shard *u)
 {
     struct uring_io *io;
@@ -551,9 +572,7 @@ flush_deferred(struct sp__shard *sh, struct uring_shard *u)
         if (!u->deferred) {
             u->deferred_tail = &u->deferred;
         }
-        struct io_uring_sqe *sqe = get_sqe(sh, u);
-        sp__opdefs[io->op].prep(sqe, io->args);
-        io_uring_sqe_set_data(sqe, io);
+        prep_sqe(get_sqe(sh, u), io->op, io->args, io);
     }
 }
 
@@ -581,14 +600,21 @@ uring_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
     if (!caps.op_ok[op]) {
         return sp__io_blocking(op, a);
     }
-    struct uring_io io = {.base.complete = io_complete, .task = t, .op = op, .args = a};
+    /* Only the fields every path reads are set: the record is built at
+     * every call. res is written by the completion before done. */
+    struct uring_io io;
+    io.base.complete = io_complete;
+    io.task = t;
+    io.done = 0;
+    io.op = op;
+    io.args = a;
+    io.reaping = 0;
     if (defers(op)) {
+        io.next = NULL;
         *u->deferred_tail = &io;
         u->deferred_tail = &io.next;
     } else {
-        struct io_uring_sqe *sqe = get_sqe(sh, u);
-        sp__opdefs[op].prep(sqe, a);
-        io_uring_sqe_set_data(sqe, &io);
+        prep_sqe(get_sqe(sh, u), op, a, &io);
     }
     u->inflight++;
     if (!caps.cancel_fd) {
