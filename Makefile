@@ -125,6 +125,7 @@ KV_BIN := $(BUILD)/examples/kv
 LOADGEN_C := $(sort $(wildcard tools/loadgen/*.c))
 LOADGEN_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LOADGEN_C))
 LOADGEN_BIN := $(BUILD)/tools/loadgen
+STEPCOUNT_BIN := $(BUILD)/tools/stepcount
 # The kv parser's fuzz corpus, replayed by a driver built in each mode.
 KV_FUZZ_SRC := examples/kv/proto.c examples/kv/store.c examples/kv/session.c \
                examples/kv/engine_local.c tests/fuzz/kv/fuzz.c
@@ -158,7 +159,7 @@ lib: $(LIB_A) $(LIB_SO)
 runner tests: $(RUNNER)
 bench-build: $(BENCH_BINS)
 examples: $(EXAMPLE_BINS) $(KV_BIN) $(HTTPD_BIN)
-tools: $(LOADGEN_BIN)
+tools: $(LOADGEN_BIN) $(STEPCOUNT_BIN)
 kv-fuzz-replay: $(KV_REPLAY)
 http-fuzz-replay: $(FUZZ_HTTP_REPLAY)
 
@@ -315,6 +316,12 @@ $(LOADGEN_BIN): $(LOADGEN_OBJS) $(LIB_A)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LDLIBS_ALL) -lm
+
+# Needs nothing of spindle: it runs programs under ptrace (bench/icount.sh).
+$(STEPCOUNT_BIN): $(OBJ)/tools/stepcount.o
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL)
 
 $(KV_REPLAY): $(KV_REPLAY_OBJS) $(KV_LIB_OBJS) $(LIB_A)
 	$(call msg,LINK,$@)

@@ -1,33 +1,48 @@
 #!/bin/sh
-# icount.sh [PROGRAM]: user-space instructions per echo round trip of
-# spindle's epoll backend, from bench/unix_echo run twice under callgrind
-# (full and quick sizes; the difference leaves out start-up and
-# shutdown). Instructions do not move with the machine's speed, so a
-# change of 1% shows, where timing needs a dozen interleaved invocations
-# to see it. The io_uring backend cannot be counted this way: valgrind
-# hangs on io_uring. Needs valgrind (apt-get install valgrind).
+# icount.sh [uring|epoll]...: user-space instructions per TCP echo round
+# trip of spindle's shard thread (bench/net_echo, net_echo_rtt_256b on one
+# shard), for each backend named (default: both).
+#
+# net_echo runs twice under tools/stepcount, which single-steps every
+# thread: with 512 and with 128 (-q) round trips. The difference of the
+# busiest thread's counts, over 384, leaves out start-up and shutdown.
+# Instructions do not move with the machine's speed, so a change of 1%
+# shows, where timing needs a dozen interleaved invocations to show it.
+# Single-stepping is slow (about 15 s per run) and dilates time: clocked
+# code (the stall watchdog's thread) runs more often than it would, which
+# is why only the shard thread counts. Build first: make bench-c tools.
 set -eu
-prog=${1:-build/release/bench/unix_echo}
-full=100000 quick=10000 # bench/unix_echo.c, rounds()
-if ! command -v valgrind >/dev/null 2>&1; then
-    echo "icount.sh: valgrind not found (apt-get install valgrind)" >&2
-    exit 2
-fi
-if [ ! -x "$prog" ]; then
-    echo "icount.sh: $prog not built (make bench-c)" >&2
-    exit 2
-fi
-count() {
-    out=$(mktemp)
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$prog" -r 1 -w 0 \
-        -f 'unix_echo_rtt_256b/pinned-1shard-epoll$' "$@" 2>"$out" >/dev/null
-    awk '/Collected :/ {print $NF}' "$out"
-    rm -f "$out"
+build=${BUILD:-build/release}
+prog=$build/bench/net_echo
+step=$build/tools/stepcount
+full=512 quick=128 # bench/net_echo.c, rounds_of()
+for f in "$prog" "$step"; do
+    if [ ! -x "$f" ]; then
+        echo "icount.sh: $f not built (make bench-c tools)" >&2
+        exit 2
+    fi
+done
+# The largest per-thread count of one stepcount run of the given case.
+busiest() {
+    c=$1
+    shift
+    "$step" "$prog" -r 1 -w 0 -f "net_echo_rtt_256b/$c\$" "$@" 2>&1 >/dev/null |
+        awk '/^stepcount: thread/ { if ($4 > max) max = $4 } END { print max + 0 }'
 }
-a=$(count)
-b=$(count -q)
-if [ -z "$a" ] || [ -z "$b" ]; then
-    echo "icount.sh: callgrind printed no count" >&2
-    exit 1
-fi
-echo "$(( (a - b) / (full - quick) )) instructions per round trip (spindle, epoll, $prog)"
+for backend in ${*:-uring epoll}; do
+    case $backend in
+    uring) case=pinned-1shard ;;
+    epoll) case=pinned-1shard-epoll ;;
+    *)
+        echo "icount.sh: unknown backend '$backend' (uring or epoll)" >&2
+        exit 2
+        ;;
+    esac
+    a=$(busiest "$case")
+    b=$(busiest "$case" -q)
+    if [ "$a" -le "$b" ]; then
+        echo "icount.sh: no count for $backend ($a, $b)" >&2
+        exit 1
+    fi
+    echo "$(((a - b) / (full - quick))) instructions per round trip ($backend, shard thread)"
+done

@@ -5,8 +5,8 @@
  * does, so spindle's share of a round trip (its I/O call, park, wake and
  * switches) is about three times as visible as in net_echo, and with the
  * epoll backend the whole of it runs under callgrind (io_uring does not:
- * valgrind hangs), where it can be counted in instructions, which do not
- * move with the machine's speed: bench/icount.sh. Not one of
+ * valgrind hangs), which counts its instructions line by line
+ * (docs/benchmarks.md, "Counting instructions"). Not one of
  * ../shared/BENCHMARKS.md's workloads, and not in the suite.
  *
  * Cases: spindle's two tasks on one shard (io_uring, epoll); peers: a
@@ -196,7 +196,7 @@ main(int argc, char **argv)
     bench_init(argc, argv,
                "256-byte echo round trips over an AF_UNIX socket pair, both ends in\n"
                "one thread: spindle's per-call path with little kernel time around it;\n"
-               "ns per round trip. bench/icount.sh counts its instructions.\n");
+               "ns per round trip.\n");
     int status = bench_run(cases, sizeof cases / sizeof cases[0]);
     bench_print_ratio(&cases[0], &cases[2], "spindle-uring/liburing-loop");
     bench_print_ratio(&cases[1], &cases[3], "spindle-epoll/plain-calls");
