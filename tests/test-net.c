@@ -1507,6 +1507,90 @@ test_net_recv_wake_race(void)
     return test_run_main(&cfg, race_wake_main, NULL);
 }
 
+/* --- a busy shard still reaps what waited in the kernel ----------------- */
+
+#define BUSY_CHUNKS 64
+
+struct busy_recv {
+    int fds[2];
+    atomic_int stop;
+};
+
+/* Not a task: writes from a plain thread, so that the receives below
+ * complete through the kernel's task work (the data arrives while the
+ * receive waits), not during a submit of the shard's own. The pause
+ * before each write lets the receive get there first; it makes the case,
+ * it asserts nothing. */
+static void *
+busy_writer(void *arg)
+{
+    struct busy_recv *b = arg;
+    for (int i = 0; i < BUSY_CHUNKS; i++) {
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+        unsigned char c[16];
+        memset(c, i, sizeof(c));
+        if (write(b->fds[1], c, sizeof(c)) != (ssize_t)sizeof(c)) {
+            return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+static intptr_t
+busy_yielder(void *arg)
+{
+    struct busy_recv *b = arg;
+    while (!atomic_load(&b->stop)) {
+        ASSERT_OK(sp_task_yield());
+    }
+    return 0;
+}
+
+static intptr_t
+busy_main(void *arg)
+{
+    (void)arg;
+    struct busy_recv b = {0};
+    ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b.fds));
+    sp_task_t y[2];
+    for (int i = 0; i < 2; i++) {
+        ASSERT_OK(sp_task_spawn(&y[i], NULL, busy_yielder, &b));
+    }
+    pthread_t w;
+    ASSERT_OK(pthread_create(&w, NULL, busy_writer, &b));
+    for (int i = 0; i < BUSY_CHUNKS; i++) {
+        unsigned char c[16];
+        ASSERT_EQ(sp_sock_recv_exact(b.fds[0], c, sizeof(c), NULL), (ssize_t)sizeof(c));
+        for (size_t k = 0; k < sizeof(c); k++) {
+            ASSERT_EQ(c[k], (unsigned char)i);
+        }
+    }
+    void *wr = (void *)1;
+    ASSERT_OK(pthread_join(w, &wr));
+    ASSERT(wr == NULL);
+    atomic_store(&b.stop, 1);
+    for (int i = 0; i < 2; i++) {
+        ASSERT_OK(sp_task_join(y[i], NULL));
+    }
+    ASSERT_OK(sp_close(b.fds[0]));
+    ASSERT_OK(sp_close(b.fds[1]));
+    return 0;
+}
+
+/* One shard that never sleeps (two tasks yield all along) and a task
+ * receiving what a plain thread writes: each receive waits in the kernel
+ * and completes as task work, which io_uring's DEFER_TASKRUN runs only in
+ * an enter that asks for GETEVENTS. The shard asks for it only where such
+ * work may be (uring.c, submit_and_get_events); every byte must arrive,
+ * in order, without the shard ever going to sleep to pick it up. */
+int
+test_net_busy_shard_reaps_waiting_receive(void)
+{
+    sp_config_t cfg = test_config(1);
+    return test_run_main(&cfg, busy_main, NULL);
+}
+
 /* --- a stealable task follows the shard that feeds its socket ------------- */
 
 #define FOLLOW_ROUNDS 512
