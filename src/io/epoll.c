@@ -45,10 +45,12 @@
  * -RR_COOLDOWN, so that a peer that answers late (another machine) costs
  * one wasted deferral per RR_COOLDOWN + 2 receives, not every other one.
  * One receive in PROBE_EVERY tries at once all the same, to see whether
- * data now waits for it (a stream) and deferring is wasted. */
+ * data now waits for it (a stream) and deferring is wasted. In a request
+ * and its reply the probe fails and waits in epoll: at one in 16 that was
+ * 2.5% of an echo round trip; a stream's deferrals cost no system call. */
 #define RR_MAX 3
 #define RR_COOLDOWN 4
-#define PROBE_EVERY 16
+#define PROBE_EVERY 64
 
 /* A task waiting for readiness of one fd, on its stack. */
 struct ep_waiter {
