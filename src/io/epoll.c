@@ -44,13 +44,17 @@
  * RR_MAX; a deferral that found nothing at score 1 sends it down to
  * -RR_COOLDOWN, so that a peer that answers late (another machine) costs
  * one wasted deferral per RR_COOLDOWN + 2 receives, not every other one.
- * One receive in PROBE_EVERY tries at once all the same, to see whether
- * data now waits for it (a stream) and deferring is wasted. In a request
- * and its reply the probe fails and waits in epoll: at one in 16 that was
- * 2.5% of an echo round trip; a stream's deferrals cost no system call. */
+ * While deferring, one receive in so many tries at once all the same (a
+ * probe), to see whether data now waits for it (a stream) and deferring
+ * is wasted. In a request and its reply the probe finds nothing and waits
+ * in epoll: at one in 16 that was 2.5% of an echo round trip. So a probe
+ * that finds nothing doubles the gap to the next, up to PROBE_MAX, and one
+ * that finds data (deferring stops) sets it back to PROBE_MIN: a stream
+ * that stalls now and then, and so defers again, is soon probed again. */
 #define RR_MAX 3
 #define RR_COOLDOWN 4
-#define PROBE_EVERY 64
+#define PROBE_MIN 16
+#define PROBE_MAX 256
 
 /* A task waiting for readiness of one fd, on its stack. */
 struct ep_waiter {
@@ -70,7 +74,9 @@ struct ep_fd {
     uint32_t gen;      /* the fd table's generation of the number then */
     unsigned quiet;    /* events in a row that found no waiter */
     int rr;            /* receives' score: > 0 defers them (defer_receive) */
-    unsigned recvs;    /* receives here, for the probes */
+    unsigned recvs;    /* deferred receives since the last probe */
+    unsigned probe_gap; /* receives between probes (0: PROBE_MIN) */
+    int probing;       /* the receive in progress is a probe */
 };
 
 /* A task whose receive waits for the next poll (defer_receive), held on
@@ -492,7 +498,12 @@ may_block(int op, const struct sp__io_args *a)
 static int
 defer_receive(struct sp__shard *sh, struct epoll_shard *e, struct sp__task *t, struct ep_fd *f)
 {
-    if (f->rr <= 0 || ++f->recvs % PROBE_EVERY == 0) {
+    if (f->rr <= 0) {
+        return 0;
+    }
+    if (++f->recvs >= (f->probe_gap ? f->probe_gap : PROBE_MIN)) {
+        f->recvs = 0;
+        f->probing = 1;
         return 0;
     }
     struct ep_deferred d = {.task = t};
@@ -510,6 +521,11 @@ static void
 score_receive(struct ep_fd *f, int deferred, long r)
 {
     int got = r != -EAGAIN && r != -EWOULDBLOCK;
+    if (f->probing) {
+        unsigned gap = f->probe_gap ? f->probe_gap : PROBE_MIN;
+        f->probe_gap = got ? PROBE_MIN : gap < PROBE_MAX ? 2 * gap : PROBE_MAX;
+        f->probing = 0;
+    }
     if (!deferred) {
         f->rr = got ? (f->rr < 0 ? f->rr : 0) : f->rr + (f->rr < 1);
     } else if (got) {
