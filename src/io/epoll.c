@@ -48,13 +48,14 @@
  * probe), to see whether data now waits for it (a stream) and deferring
  * is wasted. In a request and its reply the probe finds nothing and waits
  * in epoll: at one in 16 that was 2.5% of an echo round trip. So a probe
- * that finds nothing doubles the gap to the next, up to PROBE_MAX, and one
- * that finds data (deferring stops) sets it back to PROBE_MIN: a stream
- * that stalls now and then, and so defers again, is soon probed again. */
+ * that finds nothing doubles the gap to the next, up to 256 receives, and
+ * one that finds data (deferring stops) sets it back to PROBE_MIN: a
+ * stream that stalls now and then, and so defers again, is soon probed
+ * again. */
 #define RR_MAX 3
 #define RR_COOLDOWN 4
-#define PROBE_MIN 16
-#define PROBE_MAX 256
+#define PROBE_MIN 16u
+#define PROBE_SHIFT_MAX 4 /* gaps of PROBE_MIN << 0..4 */
 
 /* A task waiting for readiness of one fd, on its stack. */
 struct ep_waiter {
@@ -75,7 +76,7 @@ struct ep_fd {
     unsigned quiet;    /* events in a row that found no waiter */
     int rr;            /* receives' score: > 0 defers them (defer_receive) */
     unsigned recvs;    /* deferred receives since the last probe */
-    unsigned probe_gap; /* receives between probes (0: PROBE_MIN) */
+    unsigned probe_shift; /* PROBE_MIN << probe_shift receives between probes */
     int probing;       /* the receive in progress is a probe */
 };
 
@@ -501,7 +502,7 @@ defer_receive(struct sp__shard *sh, struct epoll_shard *e, struct sp__task *t, s
     if (f->rr <= 0) {
         return 0;
     }
-    if (++f->recvs >= (f->probe_gap ? f->probe_gap : PROBE_MIN)) {
+    if (++f->recvs >= PROBE_MIN << f->probe_shift) {
         f->recvs = 0;
         f->probing = 1;
         return 0;
@@ -522,8 +523,7 @@ score_receive(struct ep_fd *f, int deferred, long r)
 {
     int got = r != -EAGAIN && r != -EWOULDBLOCK;
     if (f->probing) {
-        unsigned gap = f->probe_gap ? f->probe_gap : PROBE_MIN;
-        f->probe_gap = got ? PROBE_MIN : gap < PROBE_MAX ? 2 * gap : PROBE_MAX;
+        f->probe_shift = got ? 0 : f->probe_shift + (f->probe_shift < PROBE_SHIFT_MAX);
         f->probing = 0;
     }
     if (!deferred) {

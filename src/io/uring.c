@@ -600,17 +600,8 @@ uring_io(struct sp__shard *sh, struct sp__task *t, int op, struct sp__io_args *a
     if (!caps.op_ok[op]) {
         return sp__io_blocking(op, a);
     }
-    /* Only the fields every path reads are set: the record is built at
-     * every call. res is written by the completion before done. */
-    struct uring_io io;
-    io.base.complete = io_complete;
-    io.task = t;
-    io.done = 0;
-    io.op = op;
-    io.args = a;
-    io.reaping = 0;
+    struct uring_io io = {.base.complete = io_complete, .task = t, .op = op, .args = a};
     if (defers(op)) {
-        io.next = NULL;
         *u->deferred_tail = &io;
         u->deferred_tail = &io.next;
     } else {
